@@ -1,0 +1,155 @@
+"""The extractive answer writer: pick the evidence sentences that answer, cite each one."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.policy import looks_like_injection
+from bot.retrieval import Hit, Index
+from kb.embeddings import Embedder
+from kb.text import split_sentences, tokenize
+
+_MIN_CHARS = 25
+_DUPLICATE_SIM = 0.9
+_WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
+_HOW_MUCH = re.compile(r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I)
+_WHO = re.compile(r"^\s*who\b", re.I)
+_DATE = re.compile(r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+_AMOUNT = re.compile(r"\d")
+
+
+@dataclass
+class Candidate:
+    """An evidence sentence with where it sits in its source and how well it answers."""
+
+    hit: Hit
+    start: int  # offset into the source's extracted text
+    end: int
+    text: str
+    vector: np.ndarray
+    semantic: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+
+
+class SentenceCache:
+    """Sentence spans and embeddings per chunk, computed once per process."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._data: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        self._lock = threading.Lock()
+        self._matrix: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    def get(self, hits: Sequence[Hit]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
+        """Spans (relative to the chunk) and vectors for each hit's chunk, embedding what is missing."""
+        missing = [h.chunk for h in hits if h.chunk.id not in self._data]
+        if missing:
+            self.warm(missing)
+        return {h.chunk.id: self._data[h.chunk.id] for h in hits}
+
+    def matrix(self, chunk_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """All sentence vectors of the given chunks and each row's chunk position, if all are cached."""
+        if not chunk_ids or any(cid not in self._data for cid in chunk_ids):
+            return None
+        key = len(chunk_ids)
+        if self._matrix is None or self._matrix[0] != key:
+            vecs = [self._data[cid][1] for cid in chunk_ids]
+            owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(vecs)])
+            self._matrix = (key, np.concatenate(vecs), owner)
+        return self._matrix[1], self._matrix[2]
+
+    def warm(self, chunks: Sequence) -> None:  # type: ignore[type-arg]
+        """Embed the sentences of many chunks in one batch."""
+        spans = {c.id: split_sentences(c.text) for c in chunks if c.id not in self._data}
+        texts = [c.text[s:e] for c in chunks if c.id in spans for s, e in spans[c.id]]
+        vectors = self.embedder.encode(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        i = 0
+        with self._lock:
+            for c in chunks:
+                if c.id not in spans:
+                    continue
+                n = len(spans[c.id])
+                self._data[c.id] = (spans[c.id], vectors[i : i + n])
+                i += n
+
+
+def _lexical(query_tokens: list[str], sentence: str, index: Index) -> float:
+    if not query_tokens:
+        return 0.0
+    have = set(tokenize(sentence))
+    weights = [index.idf.get(t, index.max_idf) for t in query_tokens]
+    return sum(w for t, w in zip(query_tokens, weights, strict=True) if t in have) / sum(weights)
+
+
+def candidates(question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit], cache: SentenceCache, index: Index) -> list[Candidate]:
+    """Score every sentence of the retrieved chunks against the question.
+
+    Args:
+        question: The user's own words (decides the question type).
+        query: The rewritten question (decides relevance).
+        qvec: Embedding of ``query``.
+        hits: Retrieved chunks.
+        cache: Sentence embeddings.
+        index: For IDF weights.
+
+    Returns:
+        Candidates, best first.
+    """
+    data = cache.get(hits)
+    q_tokens = list(dict.fromkeys(tokenize(query)))
+    wants_date, wants_amount, wants_who = bool(_WHEN.search(question)), bool(_HOW_MUCH.search(question)), bool(_WHO.search(question))
+    out: list[Candidate] = []
+    for hit in hits:
+        spans, vectors = data[hit.chunk.id]
+        base = int(hit.chunk.meta["char_start"])
+        for (s, e), vec in zip(spans, vectors, strict=True):
+            text = hit.chunk.text[s:e]
+            if len(text) < _MIN_CHARS or text.endswith("?") or looks_like_injection(text):
+                continue
+            c = Candidate(hit, base + s, base + e, text, vec)
+            c.semantic = float(np.dot(qvec, vec))
+            c.lexical = _lexical(q_tokens, text, index)
+            bonus = 0.0
+            if wants_date and _DATE.search(text):
+                bonus += 0.05
+            if wants_amount and _AMOUNT.search(text):
+                bonus += 0.04
+            if wants_who and re.search(r"\b[A-Z][a-z]+ [A-Z][a-z]+", text):
+                bonus += 0.03
+            c.score = 0.55 * c.semantic + 0.45 * c.lexical + bonus + 0.04 / hit.rank
+            out.append(c)
+    out.sort(key=lambda c: (-c.score, c.hit.chunk.id, c.start))
+    return out
+
+
+def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.8) -> list[Candidate]:
+    """Pick the best sentences, skipping near-duplicates, then order them to read well.
+
+    Args:
+        cands: Scored candidates, best first.
+        max_sentences: Cap on the answer length.
+        relative: Keep only sentences scoring at least this share of the best.
+
+    Returns:
+        The chosen sentences grouped by source (best source first), in source order within a group.
+    """
+    if not cands:
+        return []
+    floor = cands[0].score * relative
+    chosen: list[Candidate] = []
+    for c in cands:
+        if c.score < floor or len(chosen) == max_sentences:
+            break
+        if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
+            continue
+        chosen.append(c)
+    group_rank: dict[str, int] = {}
+    for c in chosen:
+        group_rank.setdefault(str(c.hit.chunk.meta["source"]), len(group_rank))
+    return sorted(chosen, key=lambda c: (group_rank[str(c.hit.chunk.meta["source"])], c.start))

@@ -1,0 +1,80 @@
+"""Requests the bot refuses or treats as out of scope, decided before any retrieval."""
+
+from __future__ import annotations
+
+import re
+
+_PII = (
+    r"(?:phone|mobile|cell(?:phone)?|telephone)(?: number)?s?|(?:home |postal |street |delivery )?address(?:es)?"
+    r"|e-?mail(?: address)?s?|contact (?:details|info(?:rmation)?)|resident registration numbers?|rrns?|passwords?"
+    r"|(?:entrance|door|gate) codes?|personal (?:data|details|information|info)|(?:credit )?card numbers?"
+    r"|(?:leaked )?records?|details|real name|full name|name|birth ?date|date of birth|whereabouts"
+)
+_PERSON = (
+    r"someone|somebody|a person|this person|that person|people|a customer|customers|a user|users|him|her|them"
+    r"|the (?:suspect|hacker|attacker|ex-employee|former employee|developer|engineer|insider|victims?|ceo|founder)"
+    r"|my (?:neighbou?r|ex|boss|friend|colleague|wife|husband|partner|sister|brother|mother|father)"
+    r"|[A-Z][a-z]+(?: [A-Z][a-z-]+)+"
+)
+_QUAL = r"(?:(?:the|all|affected|coupang|leaked|other|those|these|every|some|any|specific|individual)\s+){0,3}"
+_PERSON_LOWER = _PERSON.replace("|[A-Z][a-z]+(?: [A-Z][a-z-]+)+", "")
+_OTHERS = r"my (?:neighbou?r|ex|boss|friend|colleague|wife|husband|partner|sister|brother|mother|father)"
+_REFUSE = [
+    # "Bom Kim's phone number", "the suspect's name", "my neighbour's address"
+    re.compile(rf"\b(?:[A-Z][a-z]+(?: [A-Z][a-z-]+)*|suspect|hacker|attacker|employee|developer|engineer|insider|ceo|founder|neighbou?r|victim|customer|user|person)['’]s? (?:{_PII})\b", re.I),
+    # "the address of Harold Rogers", "phone numbers for customers"
+    re.compile(rf"\b(?:{_PII}) (?:of|for|belonging to) (?:{_PERSON})\b"),
+    re.compile(rf"\b(?:{_PII}) (?:of|for|belonging to) {_QUAL}(?:{_PERSON_LOWER})\b", re.I),
+    # "where does Bom Kim live", "who lives at"
+    re.compile(r"\bwhere (?:does|do|did) .{1,40} live\b|\bwho lives at\b", re.I),
+    # "give me / download / show the leaked data"
+    re.compile(
+        r"\b(?:download|get|see|access|buy|obtain|show|give|send|share|list|dump|leak|sell|print|find|look up|search)\b"
+        r".{0,40}\b(?:leaked|stolen|breached|exposed|hacked)\s+(?:\w+\s+)?(?:data(?:base)?|records?|list|files?|information|info"
+        r"|accounts?|details|e-?mails?|addresses|numbers|codes)\b",
+        re.I,
+    ),
+    re.compile(r"\b(?:dox|doxx|track down|locate)\b.{0,40}\b(?:person|someone|him|her|suspect|customer|[A-Z][a-z]+)\b", re.I),
+]
+_SELF = re.compile(r"^\s*(?:was|were|is|are|has|have|did|do|does|will|can|could|should|how)\b.{0,40}\bmy\b", re.I)
+
+# "What details of customers were exposed?" asks which kinds of data leaked, not for the data.
+_ABOUT_CATEGORIES = re.compile(r"\b(?:was|were|is|are|got|get|been)\b.{0,30}\b(?:exposed|leaked|affected|compromised|stolen|included|accessed|viewed)\b", re.I)
+_REQUEST_VERB = re.compile(r"\b(?:give|show|list|send|tell me|find|look up|download|share|print|dump|provide)\b", re.I)
+
+REFUSAL = (
+    "I can't help with finding or sharing anyone's personal data, such as contact details, addresses or leaked "
+    "records. Personal information is protected under Korea's Personal Information Protection Act, and this "
+    "assistant holds no customer records at all: only public reporting about the breach and plain-language "
+    "notes on the law. If you are worried about your own data, I can tell you what was exposed and what you can do."
+)
+
+_INJECTION = re.compile(
+    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|rules)|system prompt"
+    r"|you are now|disregard (?:your|the) (?:rules|instructions)|developer mode|jailbreak|reveal your (?:instructions|prompt)",
+    re.I,
+)
+
+
+def is_personal_data_request(question: str) -> bool:
+    """True when the question asks for a person's contact details, address, identity or leaked records.
+
+    Questions about one's own exposure ("Was my address leaked?") are not refused: they are
+    answered with what the knowledge base says about the exposed data.
+
+    Args:
+        question: The user's question.
+
+    Returns:
+        Whether to refuse.
+    """
+    if _SELF.search(question) and not re.search(_OTHERS, question, re.I):
+        return False
+    if _ABOUT_CATEGORIES.search(question) and not _REQUEST_VERB.search(question):
+        return False
+    return any(p.search(question) for p in _REFUSE)
+
+
+def looks_like_injection(text: str) -> bool:
+    """True when text tries to give the assistant instructions ("ignore previous instructions")."""
+    return bool(_INJECTION.search(text))

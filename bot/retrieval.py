@@ -1,0 +1,161 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 over the same chunks, fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kb.embeddings import Embedder
+from kb.store import Store, StoredChunk
+from kb.text import tokenize
+
+RRF_K = 60
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and the ranks behind it."""
+
+    chunk: StoredChunk
+    score: float
+    rank: int
+    dense: float | None = None
+    bm25: float | None = None
+
+
+class Index:
+    """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
+
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        import bm25s
+
+        self.store = store
+        self.embedder = embedder
+        self.chunks: list[StoredChunk] = store.all_chunks()
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        docs = [tokenize(f"{c.meta.get('title', '')} {c.meta.get('section', '')} {c.text}") for c in self.chunks]
+        self.bm25 = bm25s.BM25()
+        if self.chunks:
+            self.bm25.index(docs, show_progress=False)
+        self.vocab = {t for d in docs for t in d}
+        df: dict[str, int] = {}
+        for d in docs:
+            for t in set(d):
+                df[t] = df.get(t, 0) + 1
+        n = max(len(docs), 1)
+        self.idf = {t: float(np.log(1 + n / c)) for t, c in df.items()}
+        self.max_idf = float(np.log(1 + n))
+        self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = None
+
+    def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
+        """Enable the sentence-level dense ranking: every sentence's vector and its chunk position."""
+        self.sentence_vectors = (vectors, owner)
+
+    def _sentence_ranking(self, vec: np.ndarray, depth: int) -> list[tuple[str, float]]:
+        # A chunk ranks by its best sentence: a one-sentence fact is not diluted by its neighbours.
+        if self.sentence_vectors is None:
+            return []
+        vectors, owner = self.sentence_vectors
+        sims = vectors @ vec
+        best = np.full(len(self.chunks), -1.0, dtype=np.float32)
+        np.maximum.at(best, owner, sims)
+        top = np.argsort(-best)[:depth]
+        return [(self.chunks[int(i)].id, float(best[i])) for i in top]
+
+    @property
+    def as_of(self) -> str:
+        """Latest ``as_of`` date of any chunk."""
+        return max((str(c.meta.get("as_of") or "") for c in self.chunks), default="")
+
+    def _keep(self, chunk: StoredChunk, kind: str | None, topic: str | None) -> bool:
+        if kind and chunk.meta.get("kind") != kind:
+            return False
+        return not topic or topic.lower() in str(chunk.meta.get("topics", "")).lower().split(",")
+
+    def retrieve(
+        self,
+        query: str,
+        k: int = 8,
+        *,
+        kind: str | None = None,
+        topic: str | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """Top chunks for a query by reciprocal rank fusion of dense and BM25 rankings.
+
+        Args:
+            query: The (rewritten) question.
+            k: How many chunks to return.
+            kind: Only chunks of this kind (``article`` or ``law``).
+            topic: Only chunks tagged with this topic.
+            query_vector: The query's embedding, if already computed.
+
+        Returns:
+            Up to ``k`` hits, best first; chunks with identical text appear once.
+        """
+        if not self.chunks:
+            return []
+        depth = max(k * 4, 20)
+        vec = query_vector if query_vector is not None else self.embedder.encode([query])[0]
+        where = {"kind": kind} if kind else None
+        dense = [(cid, s) for cid, s in self.store.query(vec, depth, where) if cid in self.by_id]
+        sparse: list[tuple[str, float]] = []
+        tokens = tokenize(query)
+        if tokens:
+            res = self.bm25.retrieve([tokens], k=min(depth, len(self.chunks)), show_progress=False)
+            sparse = [(self.chunks[int(i)].id, float(s)) for i, s in zip(res.documents[0], res.scores[0], strict=True) if s > 0]
+        fused: dict[str, float] = {}
+        dense_score = dict(dense)
+        bm25_score = dict(sparse)
+        for ranking in (dense, sparse, self._sentence_ranking(vec, depth)):
+            kept = [cid for cid, _ in ranking if self._keep(self.chunks[self.by_id[cid]], kind, topic)]
+            for rank, cid in enumerate(kept):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        hits: list[Hit] = []
+        seen_text: set[str] = set()
+        for cid in order:
+            chunk = self.chunks[self.by_id[cid]]
+            digest = hashlib.sha1(chunk.text.encode()).hexdigest()
+            if digest in seen_text:
+                continue
+            seen_text.add(digest)
+            hits.append(Hit(chunk, fused[cid], len(hits) + 1, dense_score.get(cid), bm25_score.get(cid)))
+            if len(hits) == k:
+                break
+        return hits
+
+
+def as_langchain_retriever(index: Index, k: int = 8, kind: str | None = None, topic: str | None = None) -> Any:
+    """Wrap the hybrid index as a LangChain ``BaseRetriever``.
+
+    Args:
+        index: The built :class:`Index`.
+        k: Chunks per query.
+        kind: Optional kind filter.
+        topic: Optional topic filter.
+
+    Returns:
+        A retriever whose documents carry the chunk metadata plus ``id``, ``score`` and ``rank``.
+    """
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+
+    class KBRetriever(BaseRetriever):
+        """Dense + BM25 retrieval over the knowledge base, fused by RRF."""
+
+        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+            return [
+                Document(
+                    page_content=h.chunk.text,
+                    id=h.chunk.id,
+                    metadata={**h.chunk.meta, "id": h.chunk.id, "score": h.score, "rank": h.rank},
+                )
+                for h in index.retrieve(query, k, kind=kind, topic=topic)
+            ]
+
+    return KBRetriever()

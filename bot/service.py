@@ -1,0 +1,274 @@
+"""The answering service: built once per process, shared by the CLI, the web page, the API and eval."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from bot.condense import condense
+from bot.extractive import Candidate, SentenceCache, candidates, select
+from bot.policy import REFUSAL, is_personal_data_request
+from bot.retrieval import Hit, Index
+from bot.types import Answer, Citation, Retrieved, Turn
+from bot.verify import verify_answer
+from kb.embeddings import Embedder, get_embedder
+from kb.errors import InputError
+from kb.settings import Settings
+from kb.store import Store, open_store
+
+#: Warm the sentence cache at start-up when the store is at most this many chunks.
+_WARM_LIMIT = 5000
+_YEAR = re.compile(r"\b(20\d\d)\b")
+_FUTURE = re.compile(r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I)
+
+SCOPE = (
+    "I can answer questions about the Coupang personal-data breach in South Korea (2025-2026): what happened and "
+    "how, what data was exposed, who is affected, the compensation vouchers, the PIPC fine, lawsuits, what "
+    "customers should do, and Korea's Personal Information Protection Act (PIPA)."
+)
+
+
+def load_calibration() -> dict[str, Any]:
+    """The calibrated abstention threshold shipped with the package (see ``eval/calibrate.py``)."""
+    return dict(json.loads(resources.files("bot").joinpath("calibration.json").read_text()))
+
+
+@dataclass
+class _State:
+    question: str
+    history: list[Turn]
+    k: int
+    kind: str | None = None
+    topic: str | None = None
+    query: str = ""
+    qvec: np.ndarray | None = None
+    hits: list[Hit] = field(default_factory=list)
+    chosen: list[Candidate] = field(default_factory=list)
+    confidence: float = 0.0
+    answer: Answer | None = None
+
+
+class AnswerService:
+    """Answers questions from the knowledge base with verified citations.
+
+    Args:
+        settings: Product settings.
+        embedder: The loaded model (shared).
+        store: The open store (shared).
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.index = Index(store, embedder)
+        self.sentences = SentenceCache(embedder)
+        if len(self.index.chunks) <= _WARM_LIMIT:
+            self.sentences.warm(self.index.chunks)
+            matrix = self.sentences.matrix([c.id for c in self.index.chunks])
+            if matrix is not None:
+                self.index.set_sentence_vectors(*matrix)
+        self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
+        calib = load_calibration()
+        self.threshold = settings.abstain_threshold if settings.abstain_threshold is not None else float(calib["threshold"])
+        self._lock = threading.Lock()
+
+    @cached_property
+    def as_of(self) -> str:
+        """The knowledge base's date: the latest ``as_of`` of its documents."""
+        return self.index.as_of
+
+    @cached_property
+    def chain(self) -> Any:
+        """The pipeline as a LangChain runnable: ``{"question", "history"}`` -> :class:`Answer`."""
+        from bot.chain import build_chain
+
+        return build_chain(self)
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, str]] = (),
+        k: int | None = None,
+        *,
+        kind: str | None = None,
+        topic: str | None = None,
+    ) -> Answer:
+        """Answer a question, with citations, or abstain/refuse.
+
+        Args:
+            question: The user's question.
+            history: Earlier turns (``Turn`` or ``{"role", "content"}``), oldest first.
+            k: Chunks to retrieve (default ``KB_TOP_K``).
+            kind: Only use ``article`` or ``law`` documents.
+            topic: Only use documents with this topic.
+
+        Returns:
+            The :class:`Answer`.
+
+        Raises:
+            InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
+        """
+        return self.chain.invoke({"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic})
+
+    # --- the steps the chain runs, in order -------------------------------------------------------
+
+    def validate(self, inp: dict[str, Any]) -> _State:
+        """Check the request and decide refusals before any retrieval."""
+        question = inp.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("The question is empty: ask something about the Coupang breach or PIPA.")
+        question = question.strip()
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(f"The question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars}).")
+        try:
+            history = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in inp.get("history") or []]
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"Invalid history: each turn needs 'role' ('user' or 'assistant') and 'content'. {str(exc).splitlines()[0]}") from None
+        k = inp.get("k") or self.settings.top_k
+        if not isinstance(k, int) or not 1 <= k <= 50:
+            raise InputError(f"Invalid k '{k}': choose a whole number from 1 to 50.")
+        kind = inp.get("kind")
+        if kind not in (None, "article", "law"):
+            raise InputError(f"Invalid kind '{kind}'. Choose from 'article', 'law'.")
+        state = _State(question, history, k, kind, inp.get("topic"))
+        if is_personal_data_request(question):
+            state.answer = Answer(question=question, text=REFUSAL, abstained=True, refused=True, reason="personal-data request")
+        return state
+
+    def rewrite(self, state: _State) -> _State:
+        """Rewrite a follow-up into a standalone query."""
+        if state.answer is None:
+            state.query = condense(state.question, state.history)
+            later = self._after_knowledge_base(state.question)
+            if later:
+                state.answer = self._abstain(state, later)
+        return state
+
+    def retrieve(self, state: _State) -> _State:
+        """Fetch the chunks for the query."""
+        if state.answer is None:
+            state.qvec = self.embedder.encode([state.query])[0]
+            state.hits = self.index.retrieve(state.query, state.k, kind=state.kind, topic=state.topic, query_vector=state.qvec)
+        return state
+
+    def write(self, state: _State) -> _State:
+        """Choose evidence sentences (extractive writer) and measure confidence."""
+        if state.answer is None and state.hits and state.qvec is not None:
+            top = state.hits[: min(len(state.hits), 6)]
+            cands = candidates(state.question, state.query, state.qvec, top, self.sentences, self.index)
+            state.confidence = cands[0].score if cands else 0.0
+            if state.confidence >= self.threshold:
+                state.chosen = select(cands, self.settings.max_sentences)
+        return state
+
+    def finish(self, state: _State) -> Answer:
+        """Cite, verify each sentence against its evidence, and build the answer (or abstain)."""
+        if state.answer is not None:
+            return state.answer
+        citations = [self._cite(n, c) for n, c in enumerate(state.chosen, start=1)]
+        draft = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        checked = verify_answer(draft, {c.n: c.quote for c in citations})
+        kept = {n for v in checked.kept for n in v.cites}
+        citations = [c for c in citations if c.n in kept]
+        if not citations:
+            reason = "low confidence" if state.confidence < self.threshold else "no supported sentence"
+            return self._abstain(state, reason)
+        renumber = {c.n: i for i, c in enumerate(citations, start=1)}
+        for c in citations:
+            c.n = renumber[c.n]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+        cited_ids = {c.chunk_id for c in citations}
+        return Answer(
+            question=state.question,
+            text=text,
+            citations=citations,
+            confidence=round(state.confidence, 4),
+            retrieved=self._retrieved(state, cited_ids),
+            rewritten_question=state.query,
+            dropped_sentences=checked.dropped,
+        )
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _cite(self, n: int, c: Candidate) -> Citation:
+        meta = c.hit.chunk.meta
+        return Citation(
+            n=n,
+            source=str(meta["source"]),
+            title=str(meta.get("title", "")),
+            section=str(meta.get("section", "")),
+            quote=c.text,
+            char_start=c.start,
+            char_end=c.end,
+            url=str(meta.get("url", "")),
+            chunk_id=c.hit.chunk.id,
+            as_of=str(meta.get("as_of", "")),
+        )
+
+    def _retrieved(self, state: _State, cited: set[str]) -> list[Retrieved]:
+        return [
+            Retrieved(
+                id=h.chunk.id, score=round(h.score, 6), rank=h.rank,
+                dense=None if h.dense is None else round(h.dense, 4), bm25=None if h.bm25 is None else round(h.bm25, 4),
+                source=str(h.chunk.meta.get("source", "")), section=str(h.chunk.meta.get("section", "")), cited=h.chunk.id in cited,
+            )
+            for h in state.hits
+        ]
+
+    def _after_knowledge_base(self, question: str) -> str:
+        last_year = int(self.as_of[:4]) if self.as_of[:4].isdigit() else None
+        years = [int(y) for y in _YEAR.findall(question)]
+        if last_year and years and max(years) > last_year:
+            return f"asks about {max(years)}, after the knowledge base's date ({self.as_of})"
+        if _FUTURE.search(question):
+            return f"asks about the future; the knowledge base runs to {self.as_of}"
+        return ""
+
+    def _abstain(self, state: _State, reason: str) -> Answer:
+        if reason.startswith("asks about"):
+            text = (f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE)
+        else:
+            text = "I couldn't find that in my knowledge base, so I won't guess. " + SCOPE
+        return Answer(
+            question=state.question, text=text, abstained=True, reason=reason, confidence=round(state.confidence, 4),
+            retrieved=self._retrieved(state, set()), rewritten_question=state.query,
+        )
+
+
+_SERVICE_LOCK = threading.Lock()
+_SERVICES: dict[tuple[str, str, str], AnswerService] = {}
+
+
+def get_service(settings: Settings) -> AnswerService:
+    """Build the answering service once per (store, collection) and reuse it.
+
+    Args:
+        settings: Where the store is and how to answer.
+
+    Returns:
+        The shared :class:`AnswerService`.
+
+    Raises:
+        StoreError: when the store is missing or was built with another model.
+    """
+    key = (str(settings.chroma_host or settings.chroma_path.resolve()), str(settings.chroma_port), settings.collection)
+    with _SERVICE_LOCK:
+        if key not in _SERVICES:
+            embedder = get_embedder(settings)
+            _SERVICES[key] = AnswerService(settings, embedder, open_store(settings, embedder))
+        return _SERVICES[key]
+
+
+def reset_services() -> None:
+    """Forget built services (after an ingest changed the store, or between tests)."""
+    with _SERVICE_LOCK:
+        _SERVICES.clear()

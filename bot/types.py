@@ -1,0 +1,58 @@
+"""The one ``Answer`` and ``Citation`` shape every surface (CLI, web, API, eval) uses."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    """One numbered source span. ``quote`` is ``extracted_text[char_start:char_end]`` of ``source``."""
+
+    n: int = Field(description="The number shown as [n] in the answer text.")
+    source: str = Field(description="Source id: kb/sources/... or an absolute path.")
+    title: str
+    section: str = Field(description="Heading path or 'Article N (Title)'.")
+    quote: str = Field(description="The exact cited span of the source's extracted text.")
+    char_start: int
+    char_end: int
+    url: str = ""
+    chunk_id: str = ""
+    as_of: str = ""
+
+
+class Retrieved(BaseModel):
+    """A chunk the retriever returned, with its fused score and rank."""
+
+    id: str
+    score: float
+    rank: int
+    dense: float | None = None
+    bm25: float | None = None
+    source: str = ""
+    section: str = ""
+    cited: bool = False
+
+
+class Turn(BaseModel):
+    """One message of a conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Answer(BaseModel):
+    """What the bot says and everything that backs it."""
+
+    question: str
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    abstained: bool = False
+    refused: bool = False
+    reason: str = Field("", description="Why the bot abstained or refused, empty otherwise.")
+    confidence: float = 0.0
+    retrieved: list[Retrieved] = Field(default_factory=list)
+    rewritten_question: str = Field("", description="The question used for retrieval after follow-up rewriting.")
+    mode: str = "extractive"
+    dropped_sentences: int = 0

@@ -1,0 +1,122 @@
+"""The grounding check: is each answer sentence supported by the evidence it cites?
+
+The extractive writer, the generative guard and the eval all call :func:`verify_answer`, so what
+is checked at run time is exactly what is scored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kb.text import numbers, tokenize
+
+#: Share of a sentence's content words that must occur in its cited evidence.
+MIN_COVERAGE = 0.8
+_MARKERS = re.compile(r"\s*\[(\d+)\]")
+_CLAIM = re.compile(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", re.DOTALL)
+_ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+(?:[- ][A-Z][a-zA-Z]+)*)")
+
+
+@dataclass
+class Verdict:
+    """The check's result for one sentence."""
+
+    sentence: str
+    cites: list[int]
+    supported: bool
+    reason: str = ""
+    coverage: float = 0.0
+
+
+@dataclass
+class Verification:
+    """All sentences' verdicts and the answer text rebuilt from the supported ones."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[Verdict]:
+        """Supported sentences, in order."""
+        return [v for v in self.verdicts if v.supported]
+
+    @property
+    def dropped(self) -> int:
+        """How many sentences were removed."""
+        return sum(not v.supported for v in self.verdicts)
+
+    @property
+    def text(self) -> str:
+        """The answer made of supported sentences with their markers."""
+        return " ".join(f"{v.sentence} " + "".join(f"[{n}]" for n in v.cites) for v in self.kept)
+
+
+def split_claims(text: str) -> list[tuple[str, list[int]]]:
+    """Split answer text into ``(sentence, cited numbers)``; a trailing uncited part gets no numbers."""
+    claims: list[tuple[str, list[int]]] = []
+    pos = 0
+    for m in _CLAIM.finditer(text):
+        sentence = m.group(1).strip()
+        if sentence:
+            claims.append((sentence, [int(n) for n in _MARKERS.findall(m.group(2))]))
+        pos = m.end()
+    rest = text[pos:].strip()
+    if rest:
+        claims.append((rest, []))
+    return claims
+
+
+def verify_sentence(sentence: str, evidence: str) -> Verdict:
+    """Check one sentence against the text it cites.
+
+    A sentence is supported when every number in it occurs in the evidence, every capitalised name
+    does too, and at least :data:`MIN_COVERAGE` of its content words do.
+
+    Args:
+        sentence: The answer sentence without its markers.
+        evidence: The cited evidence, concatenated.
+
+    Returns:
+        A :class:`Verdict` (``cites`` left empty for the caller to fill).
+    """
+    if not evidence.strip():
+        return Verdict(sentence, [], False, "cites no evidence")
+    missing_numbers = numbers(sentence) - numbers(evidence)
+    if missing_numbers:
+        return Verdict(sentence, [], False, f"numbers not in evidence: {', '.join(sorted(missing_numbers))}")
+    low_evidence = evidence.lower()
+    missing_names = [e for e in _ENTITY.findall(sentence) if e.lower() not in low_evidence]
+    if missing_names:
+        return Verdict(sentence, [], False, f"names not in evidence: {', '.join(missing_names)}")
+    words = tokenize(sentence)
+    if not words:
+        return Verdict(sentence, [], False, "no content")
+    have = set(tokenize(evidence))
+    coverage = sum(w in have for w in words) / len(words)
+    if coverage < MIN_COVERAGE:
+        return Verdict(sentence, [], False, f"only {coverage:.0%} of its words are in the evidence", coverage)
+    return Verdict(sentence, [], True, "", coverage)
+
+
+def verify_answer(text: str, evidence: Mapping[int, str]) -> Verification:
+    """Check every sentence of an answer against the evidence its ``[n]`` markers point to.
+
+    Args:
+        text: Answer text with ``[n]`` markers after sentences.
+        evidence: Citation number to the evidence text given for it.
+
+    Returns:
+        A :class:`Verification`; its ``text`` keeps only supported sentences.
+    """
+    result = Verification()
+    for sentence, cites in split_claims(text):
+        if not cites:
+            verdict = Verdict(sentence, cites, False, "no citation")
+        elif unknown := [n for n in cites if n not in evidence]:
+            verdict = Verdict(sentence, cites, False, f"cites evidence that was not given: {unknown}")
+        else:
+            verdict = verify_sentence(sentence, "\n".join(evidence[n] for n in cites))
+            verdict.cites = cites
+        result.verdicts.append(verdict)
+    return result

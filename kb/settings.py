@@ -1,0 +1,70 @@
+"""One typed settings object, read from ``KB_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every knob of the product. Environment variables use the ``KB_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".kb"), description="Folder for the store, feedback and logs.")
+    collection: str = Field("coupang_kb", description="Chroma collection name (3+ characters).")
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store.")
+    chroma_port: int = Field(8000, description="Chroma server port, used with KB_CHROMA_HOST.")
+    model_path: Path | None = Field(
+        None, description="sentence-transformers model folder; unset = the bundled all-MiniLM-L6-v2."
+    )
+    model_name: str = Field(
+        DEFAULT_MODEL_NAME, description="Name recorded with the collection for the model in use."
+    )
+    chunk_chars: int = Field(700, ge=200, le=4000, description="Target chunk size in characters.")
+    top_k: int = Field(8, ge=1, le=50, description="Chunks retrieved per question.")
+    max_sentences: int = Field(5, ge=1, le=10, description="Most sentences in an extractive answer.")
+    abstain_threshold: float | None = Field(
+        None, description="Confidence below which the bot abstains; unset = the calibrated value."
+    )
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    log_level: str = Field("WARNING", description="Log level for entry points.")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        if len(value) < 3:
+            raise ValueError(f"Invalid collection '{value}': Chroma needs 3 or more characters.")
+        return value
+
+    @property
+    def chroma_path(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.home / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once.
+
+    Returns:
+        The cached :class:`Settings`.
+
+    Raises:
+        ConfigError: when a setting is invalid.
+    """
+    from pydantic import ValidationError
+
+    from kb.errors import ConfigError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"Invalid setting KB_{where.upper()}: {first['msg']}") from None
