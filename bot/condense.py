@@ -11,6 +11,7 @@ from kb.text import tokenize
 _CONNECTIVE = re.compile(r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I)
 _ANAPHORA = re.compile(r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|the same|the company|the firm)\b", re.I)
 _MAX_CONTEXT_WORDS = 24
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|am i)\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:
@@ -37,7 +38,11 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         if turn.role != "user":
             continue
         context = _rewrite(turn.content, context)
-    return _rewrite(question, context)
+    query = _rewrite(question, context)
+    if _FIRST_PERSON.search(question):
+        # The corpus speaks of "customers" and "users", people ask about "me".
+        query += " (customers users)"
+    return query
 
 
 def _rewrite(question: str, context: str) -> str:

@@ -15,12 +15,15 @@ from kb.embeddings import Embedder
 from kb.text import split_sentences, tokenize
 
 _MIN_CHARS = 25
-_DUPLICATE_SIM = 0.9
+_DUPLICATE_SIM = 0.85
+_MIN_NEW = 0.4
 _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
 _HOW_MUCH = re.compile(r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I)
 _WHO = re.compile(r"^\s*who\b", re.I)
 _DATE = re.compile(r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 _AMOUNT = re.compile(r"\d")
+# Sentences about the document itself ("This article covers ...") answer nothing.
+_META = re.compile(r"^(?:This|The following|Below,?) (?:article|document|page|digest|section|note|explainer)\b", re.I)
 
 
 @dataclass
@@ -110,7 +113,7 @@ def candidates(question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit],
         base = int(hit.chunk.meta["char_start"])
         for (s, e), vec in zip(spans, vectors, strict=True):
             text = hit.chunk.text[s:e]
-            if len(text) < _MIN_CHARS or text.endswith("?") or looks_like_injection(text):
+            if len(text) < _MIN_CHARS or text.endswith("?") or _META.match(text) or looks_like_injection(text):
                 continue
             c = Candidate(hit, base + s, base + e, text, vec)
             c.semantic = float(np.dot(qvec, vec))
@@ -143,12 +146,17 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.8
         return []
     floor = cands[0].score * relative
     chosen: list[Candidate] = []
+    covered: set[str] = set()
     for c in cands:
         if c.score < floor or len(chosen) == max_sentences:
             break
         if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
             continue
+        tokens = set(tokenize(c.text))
+        if chosen and len(tokens - covered) < _MIN_NEW * len(tokens):
+            continue  # says little that the chosen sentences have not said
         chosen.append(c)
+        covered |= tokens
     group_rank: dict[str, int] = {}
     for c in chosen:
         group_rank.setdefault(str(c.hit.chunk.meta["source"]), len(group_rank))

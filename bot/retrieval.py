@@ -30,7 +30,11 @@ class Index:
     """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
 
     def __init__(self, store: Store, embedder: Embedder) -> None:
+        import logging
+
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s turns DEBUG on at import
 
         self.store = store
         self.embedder = embedder

@@ -23,9 +23,11 @@ from kb.embeddings import Embedder, get_embedder
 from kb.errors import InputError
 from kb.settings import Settings
 from kb.store import Store, open_store
+from kb.text import tokenize
 
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
+_OOV_PENALTY = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
 _FUTURE = re.compile(r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I)
 
@@ -165,7 +167,7 @@ class AnswerService:
         if state.answer is None and state.hits and state.qvec is not None:
             top = state.hits[: min(len(state.hits), 6)]
             cands = candidates(state.question, state.query, state.qvec, top, self.sentences, self.index)
-            state.confidence = cands[0].score if cands else 0.0
+            state.confidence = self._confidence(state.question, cands[0].score if cands else 0.0)
             if state.confidence >= self.threshold:
                 state.chosen = select(cands, self.settings.max_sentences)
         return state
@@ -198,6 +200,12 @@ class AnswerService:
         )
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _confidence(self, question: str, best: float) -> float:
+        # A question word the knowledge base never uses (a company, a topic) is strong evidence
+        # that the question is about something else, however close the nearest sentence looks.
+        unknown = {t for t in tokenize(question) if t not in self.index.vocab and not t.isdigit()}
+        return best * (_OOV_PENALTY ** min(len(unknown), 2))
 
     def _cite(self, n: int, c: Candidate) -> Citation:
         meta = c.hit.chunk.meta

@@ -162,10 +162,11 @@ def _docx(path: Path) -> Document:
     import zipfile
 
     import docx
+    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError) as exc:
         raise IngestError(f"corrupt DOCX: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     lines = []
     for para in document.paragraphs:

@@ -100,6 +100,8 @@ class _Writer:
             vectors = self.embedder.encode([c.embed_text for c in todo])
             self.store.upsert([StoredChunk(c.id, c.text, c.meta) for c in todo], vectors)
             self.report.embedded += len(todo)
+        # Same text at the same position, but offsets or the file hash may have moved.
+        self.store.update_metadata([StoredChunk(c.id, c.text, c.meta) for c in new if c.id in have])
         keep = {c.id for c in new}
         stale = [i for _, old in self.pending if old for i in old.ids if i not in keep]
         self.store.delete(stale)

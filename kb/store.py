@@ -106,6 +106,12 @@ class Store:
                 embeddings=[list(map(float, e)) for e in embeddings[i : i + _BATCH]],
             )
 
+    def update_metadata(self, chunks: Sequence[StoredChunk]) -> None:
+        """Refresh metadata of stored chunks (offsets, content hash) without re-embedding them."""
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i : i + _BATCH]
+            self._col.update(ids=[c.id for c in part], metadatas=[c.meta for c in part])
+
     def delete(self, ids: Sequence[str]) -> None:
         """Delete chunks by id."""
         for i in range(0, len(ids), _BATCH):

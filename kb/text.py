@@ -20,7 +20,8 @@ STOPWORDS = frozenset(
     into is it its me my of on or our should so than that the their them then there these they this those to
     was we were what when where which who whom why will with would you your yours about after again also any
     because before both during each few more most other over same some such only own too very just now
-    tell please know explain describe give much many whats what's happened happen there's it's""".split()
+    tell please know explain describe give much many whats what's happened happen there's it's really finally
+    actually exactly still even ever yet""".split()
 )
 
 
@@ -70,6 +71,30 @@ def _add(text: str, spans: list[tuple[int, int]], s: int, e: int) -> None:
         spans.append((s, e))
 
 
+# A few inflections and near-synonyms people use in questions, folded to the corpus's word.
+_CANON = {
+    "began": "start", "begin": "start", "begun": "start", "beginning": "start", "started": "start", "starting": "start",
+    "fined": "fine", "leaked": "leak", "leaking": "leak", "breached": "breach", "exposed": "expose",
+    "exposure": "expose", "affected": "affect", "compensated": "compensation", "compensate": "compensation",
+    "notified": "notify", "notification": "notify", "sued": "sue", "lawsuit": "suit", "penalty": "fine",
+    "penalties": "fine", "voucher": "voucher", "coupon": "voucher", "coupons": "voucher",
+}
+
+
+def _stem(tok: str) -> str:
+    """A deliberately light suffix stripper (plural, -ed, -ing, -ize) so 'resign' meets 'resigned'."""
+    if tok.isdigit() or len(tok) <= 3:
+        return tok
+    for suffix, repl, min_len in (("ies", "y", 5), ("ied", "y", 5), ("ing", "", 6), ("ized", "", 7), ("ize", "", 6),
+                                  ("ed", "", 5), ("es", "", 6), ("s", "", 4)):
+        if tok.endswith(suffix) and len(tok) >= min_len and not tok.endswith("ss"):
+            tok = tok[: -len(suffix)] + repl
+            break
+    if tok.endswith("y") and len(tok) > 5:
+        tok = tok[:-1]
+    return tok
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens with stopwords removed, light plural stemming; numbers kept whole."""
     out = []
@@ -77,11 +102,8 @@ def tokenize(text: str) -> list[str]:
     for tok in _HANGUL_OR_WORD.findall(text):
         if tok in STOPWORDS:
             continue
-        if len(tok) > 4 and tok.endswith("ies"):
-            tok = tok[:-3] + "y"
-        elif len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
-            tok = tok[:-1]
-        out.append(tok)
+        tok = _CANON.get(tok, tok)
+        out.append(_CANON.get(_stem(tok), _stem(tok)))
     return out
 
 

@@ -1,0 +1,49 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run ingest test test-fast check bench calibrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first, pinned to the CPU wheel on disk; a looser pin would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+ingest: install
+	$(BIN)/kb ingest
+
+run: install
+	$(BIN)/kb ingest
+	$(BIN)/kb chat
+
+check: install
+	$(BIN)/ruff format --check kb ingest bot eval tests
+	$(BIN)/ruff check kb ingest bot eval tests
+	$(BIN)/mypy
+
+test: check
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not server" -x -q
+
+bench: install
+	$(BIN)/python -m eval.bench
+
+calibrate: install
+	$(BIN)/python -m eval.calibrate
+
+clean:
+	rm -rf $(VENV) .kb .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,181 @@
+"""The ``kb`` command: ingest, ask, chat, stats. Errors print one line to stderr and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from bot.types import Answer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grounded Q&A over the Coupang breach and Korea's PIPA.")
+
+
+def _setup() -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from kb.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _guard(fn: Any) -> Any:
+    """Render product errors as one line on stderr."""
+    import functools
+
+    from kb.errors import KBError
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KBError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper
+
+
+@app.command()
+@_guard
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders; default: the shipped corpus.")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Drop the collection and rebuild it.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Sync files into the knowledge base (unchanged files are skipped). Exit 2 when a file failed."""
+    settings = _setup()
+    from ingest.sync import sync
+
+    report = sync(paths, settings, reset=reset, show_progress=not as_json)
+    if as_json:
+        out = report.to_dict()
+        out.pop("embedded")
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, removed {report.removed}; "
+            f"{report.chunks} chunks in the store ({report.embedded} embedded now)"
+        )
+        for f in report.failed:
+            typer.echo(f"failed: {f['path']}: {f['error']}", err=True)
+    if report.failed:
+        raise typer.Exit(2)
+
+
+def render(answer: Answer) -> str:
+    """Answer text followed by its numbered sources, for a terminal."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            link = f" <{c.url}>" if c.url else ""
+            lines.append(f"  [{c.n}] {c.title} - {c.section}{link}")
+            lines.append(f'      "{c.quote}"')
+    return "\n".join(lines)
+
+
+@app.command()
+@_guard
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
+    k: Annotated[int | None, typer.Option("--k", help="Chunks to retrieve.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only 'article' or 'law' documents.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Only documents with this topic.")] = None,
+) -> None:
+    """Answer one question with cited sources."""
+    settings = _setup()
+    from bot.service import get_service
+
+    answer = get_service(settings).answer(question, k=k, kind=kind, topic=topic)
+    typer.echo(answer.model_dump_json(indent=2) if as_json else render(answer))
+
+
+@app.command()
+@_guard
+def chat() -> None:
+    """Talk with the knowledge base; follow-up questions use the conversation. /reset forgets it, /quit leaves."""
+    settings = _setup()
+    from bot.service import get_service
+    from bot.types import Turn
+    from kb.errors import InputError
+
+    service = get_service(settings)
+    history: list[Turn] = []
+    typer.echo(f"Knowledge base as of {service.as_of}. Ask about the Coupang breach or PIPA. /reset, /quit.")
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            typer.echo("")
+            return
+        if question in ("/quit", "/exit", ":q"):
+            return
+        if question == "/reset":
+            history.clear()
+            typer.echo("(conversation forgotten)")
+            continue
+        if not question:
+            continue
+        try:
+            answer = service.answer(question, history)
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            continue
+        typer.echo("\nbot> " + render(answer))
+        history += [Turn(role="user", content=question), Turn(role="assistant", content=answer.text)]
+
+
+@app.command()
+@_guard
+def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Documents, chunks, model, store location and the knowledge base's as-of date."""
+    settings = _setup()
+    from kb.embeddings import get_embedder
+    from kb.store import open_store
+
+    store = open_store(settings, get_embedder(settings))
+    sources = store.sources()
+    chunks = store.all_chunks()
+    info = {
+        "documents": len(sources),
+        "chunks": store.count(),
+        "model": store.metadata.get("embedding_model"),
+        "dimension": store.metadata.get("embedding_dim"),
+        "chunker_version": store.metadata.get("chunker_version"),
+        "store": store.location,
+        "collection": settings.collection,
+        "as_of": max((str(c.meta.get("as_of") or "") for c in chunks), default=""),
+    }
+    if as_json:
+        typer.echo(json.dumps(info))
+    else:
+        for key, value in info.items():
+            typer.echo(f"{key:>16}: {value}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

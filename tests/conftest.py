@@ -1,0 +1,90 @@
+"""Shared fixtures: hermetic KB_HOME, loopback-only network, the real model and a real Chroma store."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check(sock: socket.socket, address: object) -> None:
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if str(host) not in _LOOPBACK:
+        raise OSError(f"network blocked in tests: {address!r}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check(self, address)
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check(self, address)
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def kb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own KB_HOME and fresh settings."""
+    from bot.service import reset_services
+    from kb.settings import get_settings
+
+    home = tmp_path / "kbhome"
+    monkeypatch.setenv("KB_HOME", str(home))
+    for var in ("KB_CHROMA_HOST", "KB_CHROMA_PORT", "KB_COLLECTION", "KB_MODEL_PATH", "KB_ABSTAIN_THRESHOLD"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    reset_services()
+    yield home
+    get_settings.cache_clear()
+    reset_services()
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    """The real bundled model, loaded once."""
+    from kb.embeddings import get_embedder
+    from kb.settings import Settings
+
+    return get_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, embedder):  # type: ignore[no-untyped-def]
+    """Settings of a store holding the shipped corpus, ingested once per session."""
+    from ingest.sync import sync
+    from kb.settings import Settings
+
+    settings = Settings(home=tmp_path_factory.mktemp("corpus"))
+    report = sync(None, settings, embedder=embedder)
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def service(corpus_settings, embedder):  # type: ignore[no-untyped-def]
+    """The answering service over the shipped corpus."""
+    from bot.service import AnswerService
+    from kb.store import open_store
+
+    return AnswerService(corpus_settings, embedder, open_store(corpus_settings, embedder))
