@@ -131,7 +131,7 @@ def candidates(question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit],
     return out
 
 
-def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.8) -> list[Candidate]:
+def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.65) -> list[Candidate]:
     """Pick the best sentences, skipping near-duplicates, then order them to read well.
 
     Args:

@@ -135,8 +135,9 @@ class AnswerService:
             history = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in inp.get("history") or []]
         except (ValueError, TypeError) as exc:
             raise InputError(f"Invalid history: each turn needs 'role' ('user' or 'assistant') and 'content'. {str(exc).splitlines()[0]}") from None
-        k = inp.get("k") or self.settings.top_k
-        if not isinstance(k, int) or not 1 <= k <= 50:
+        k = inp.get("k")
+        k = self.settings.top_k if k is None else k
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
             raise InputError(f"Invalid k '{k}': choose a whole number from 1 to 50.")
         kind = inp.get("kind")
         if kind not in (None, "article", "law"):
