@@ -16,6 +16,7 @@ def build_chain(service: AnswerService) -> Any:
 
     Returns:
         A runnable taking ``{"question", "history", "k"?, "kind"?, "topic"?}`` and returning an ``Answer``.
+
     """
     from langchain_core.runnables import RunnableLambda
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,7 +13,9 @@ import typer
 if TYPE_CHECKING:
     from bot.types import Answer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grounded Q&A over the Coupang breach and Korea's PIPA.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Grounded Q&A over the Coupang breach and Korea's PIPA."
+)
 
 
 def _setup() -> Any:
@@ -61,9 +62,11 @@ def ingest(
 ) -> None:
     """Sync files into the knowledge base (unchanged files are skipped). Exit 2 when a file failed."""
     settings = _setup()
+    from bot.service import reset_services
     from ingest.sync import sync
 
     report = sync(paths, settings, reset=reset, show_progress=not as_json)
+    reset_services()  # a service built before this ingest would answer from the old index
     if as_json:
         out = report.to_dict()
         out.pop("embedded")
@@ -178,4 +181,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,8 +8,13 @@ from collections.abc import Sequence
 from bot.types import Turn
 from kb.text import tokenize
 
-_CONNECTIVE = re.compile(r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I)
-_ANAPHORA = re.compile(r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|the same|the company|the firm)\b", re.I)
+_CONNECTIVE = re.compile(
+    r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I
+)
+_ANAPHORA = re.compile(
+    r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|the same|the company|the firm)\b",
+    re.I,
+)
 _MAX_CONTEXT_WORDS = 24
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|am i)\b", re.I)
 
@@ -32,6 +37,7 @@ def condense(question: str, history: Sequence[Turn]) -> str:
 
     Returns:
         The question unchanged when it stands alone, else the question with context appended.
+
     """
     context = ""
     for turn in history:

@@ -18,9 +18,13 @@ _MIN_CHARS = 25
 _DUPLICATE_SIM = 0.85
 _MIN_NEW = 0.4
 _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
-_HOW_MUCH = re.compile(r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I)
+_HOW_MUCH = re.compile(
+    r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I
+)
 _WHO = re.compile(r"^\s*who\b", re.I)
-_DATE = re.compile(r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+_DATE = re.compile(
+    r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
+)
 _AMOUNT = re.compile(r"\d")
 # Sentences about the document itself ("This article covers ...") answer nothing.
 _META = re.compile(r"^(?:This|The following|Below,?) (?:article|document|page|digest|section|note|explainer)\b", re.I)
@@ -90,7 +94,9 @@ def _lexical(query_tokens: list[str], sentence: str, index: Index) -> float:
     return sum(w for t, w in zip(query_tokens, weights, strict=True) if t in have) / sum(weights)
 
 
-def candidates(question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit], cache: SentenceCache, index: Index) -> list[Candidate]:
+def candidates(
+    question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit], cache: SentenceCache, index: Index
+) -> list[Candidate]:
     """Score every sentence of the retrieved chunks against the question.
 
     Args:
@@ -103,10 +109,15 @@ def candidates(question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit],
 
     Returns:
         Candidates, best first.
+
     """
     data = cache.get(hits)
     q_tokens = list(dict.fromkeys(tokenize(query)))
-    wants_date, wants_amount, wants_who = bool(_WHEN.search(question)), bool(_HOW_MUCH.search(question)), bool(_WHO.search(question))
+    wants_date, wants_amount, wants_who = (
+        bool(_WHEN.search(question)),
+        bool(_HOW_MUCH.search(question)),
+        bool(_WHO.search(question)),
+    )
     out: list[Candidate] = []
     for hit in hits:
         spans, vectors = data[hit.chunk.id]
@@ -141,6 +152,7 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.6
 
     Returns:
         The chosen sentences grouped by source (best source first), in source order within a group.
+
     """
     if not cands:
         return []

@@ -21,7 +21,10 @@ _PERSON_LOWER = _PERSON.replace("|[A-Z][a-z]+(?: [A-Z][a-z-]+)+", "")
 _OTHERS = r"my (?:neighbou?r|ex|boss|friend|colleague|wife|husband|partner|sister|brother|mother|father)"
 _REFUSE = [
     # "Bom Kim's phone number", "the suspect's name", "my neighbour's address"
-    re.compile(rf"\b(?:[A-Z][a-z]+(?: [A-Z][a-z-]+)*|suspect|hacker|attacker|employee|developer|engineer|insider|ceo|founder|neighbou?r|victim|customer|user|person)['’]s? (?:{_PII})\b", re.I),
+    re.compile(
+        rf"\b(?:[A-Z][a-z]+(?: [A-Z][a-z-]+)*|suspect|hacker|attacker|employee|developer|engineer|insider|ceo|founder|neighbou?r|victim|customer|user|person)['’]s? (?:{_PII})\b",
+        re.I,
+    ),
     # "the address of Harold Rogers", "phone numbers for customers"
     re.compile(rf"\b(?:{_PII}) (?:of|for|belonging to) (?:{_PERSON})\b"),
     re.compile(rf"\b(?:{_PII}) (?:of|for|belonging to) {_QUAL}(?:{_PERSON_LOWER})\b", re.I),
@@ -34,12 +37,17 @@ _REFUSE = [
         r"|accounts?|details|e-?mails?|addresses|numbers|codes)\b",
         re.I,
     ),
-    re.compile(r"\b(?:dox|doxx|track down|locate)\b.{0,40}\b(?:person|someone|him|her|suspect|customer|[A-Z][a-z]+)\b", re.I),
+    re.compile(
+        r"\b(?:dox|doxx|track down|locate)\b.{0,40}\b(?:person|someone|him|her|suspect|customer|[A-Z][a-z]+)\b", re.I
+    ),
 ]
 _SELF = re.compile(r"^\s*(?:was|were|is|are|has|have|did|do|does|will|can|could|should|how)\b.{0,40}\bmy\b", re.I)
 
 # "What details of customers were exposed?" asks which kinds of data leaked, not for the data.
-_ABOUT_CATEGORIES = re.compile(r"\b(?:was|were|is|are|got|get|been)\b.{0,30}\b(?:exposed|leaked|affected|compromised|stolen|included|accessed|viewed)\b", re.I)
+_ABOUT_CATEGORIES = re.compile(
+    r"\b(?:was|were|is|are|got|get|been)\b.{0,30}\b(?:exposed|leaked|affected|compromised|stolen|included|accessed|viewed)\b",
+    re.I,
+)
 _REQUEST_VERB = re.compile(r"\b(?:give|show|list|send|tell me|find|look up|download|share|print|dump|provide)\b", re.I)
 
 REFUSAL = (
@@ -67,6 +75,7 @@ def is_personal_data_request(question: str) -> bool:
 
     Returns:
         Whether to refuse.
+
     """
     if _SELF.search(question) and not re.search(_OTHERS, question, re.I):
         return False

@@ -99,6 +99,7 @@ class Index:
 
         Returns:
             Up to ``k`` hits, best first; chunks with identical text appear once.
+
         """
         if not self.chunks:
             return []
@@ -110,7 +111,11 @@ class Index:
         tokens = tokenize(query)
         if tokens:
             res = self.bm25.retrieve([tokens], k=min(depth, len(self.chunks)), show_progress=False)
-            sparse = [(self.chunks[int(i)].id, float(s)) for i, s in zip(res.documents[0], res.scores[0], strict=True) if s > 0]
+            sparse = [
+                (self.chunks[int(i)].id, float(s))
+                for i, s in zip(res.documents[0], res.scores[0], strict=True)
+                if s > 0
+            ]
         fused: dict[str, float] = {}
         dense_score = dict(dense)
         bm25_score = dict(sparse)
@@ -144,6 +149,7 @@ def as_langchain_retriever(index: Index, k: int = 8, kind: str | None = None, to
 
     Returns:
         A retriever whose documents carry the chunk metadata plus ``id``, ``score`` and ``rank``.
+
     """
     from langchain_core.callbacks import CallbackManagerForRetrieverRun
     from langchain_core.documents import Document

@@ -29,7 +29,9 @@ from kb.text import tokenize
 _WARM_LIMIT = 5000
 _OOV_PENALTY = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
-_FUTURE = re.compile(r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I)
+_FUTURE = re.compile(
+    r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I
+)
 
 SCOPE = (
     "I can answer questions about the Coupang personal-data breach in South Korea (2025-2026): what happened and "
@@ -65,6 +67,7 @@ class AnswerService:
         settings: Product settings.
         embedder: The loaded model (shared).
         store: The open store (shared).
+
     """
 
     def __init__(self, settings: Settings, embedder: Embedder, store: Store) -> None:
@@ -80,7 +83,9 @@ class AnswerService:
                 self.index.set_sentence_vectors(*matrix)
         self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
         calib = load_calibration()
-        self.threshold = settings.abstain_threshold if settings.abstain_threshold is not None else float(calib["threshold"])
+        self.threshold = (
+            settings.abstain_threshold if settings.abstain_threshold is not None else float(calib["threshold"])
+        )
         self._lock = threading.Lock()
 
     @cached_property
@@ -118,6 +123,7 @@ class AnswerService:
 
         Raises:
             InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
+
         """
         return self.chain.invoke({"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic})
 
@@ -130,11 +136,15 @@ class AnswerService:
             raise InputError("The question is empty: ask something about the Coupang breach or PIPA.")
         question = question.strip()
         if len(question) > self.settings.max_question_chars:
-            raise InputError(f"The question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars}).")
+            raise InputError(
+                f"The question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})."
+            )
         try:
             history = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in inp.get("history") or []]
         except (ValueError, TypeError) as exc:
-            raise InputError(f"Invalid history: each turn needs 'role' ('user' or 'assistant') and 'content'. {str(exc).splitlines()[0]}") from None
+            raise InputError(
+                f"Invalid history: each turn needs 'role' ('user' or 'assistant') and 'content'. {str(exc).splitlines()[0]}"
+            ) from None
         k = inp.get("k")
         k = self.settings.top_k if k is None else k
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
@@ -144,7 +154,9 @@ class AnswerService:
             raise InputError(f"Invalid kind '{kind}'. Choose from 'article', 'law'.")
         state = _State(question, history, k, kind, inp.get("topic"))
         if is_personal_data_request(question):
-            state.answer = Answer(question=question, text=REFUSAL, abstained=True, refused=True, reason="personal-data request")
+            state.answer = Answer(
+                question=question, text=REFUSAL, abstained=True, refused=True, reason="personal-data request"
+            )
         return state
 
     def rewrite(self, state: _State) -> _State:
@@ -160,7 +172,9 @@ class AnswerService:
         """Fetch the chunks for the query."""
         if state.answer is None:
             state.qvec = self.embedder.encode([state.query])[0]
-            state.hits = self.index.retrieve(state.query, state.k, kind=state.kind, topic=state.topic, query_vector=state.qvec)
+            state.hits = self.index.retrieve(
+                state.query, state.k, kind=state.kind, topic=state.topic, query_vector=state.qvec
+            )
         return state
 
     def write(self, state: _State) -> _State:
@@ -226,9 +240,14 @@ class AnswerService:
     def _retrieved(self, state: _State, cited: set[str]) -> list[Retrieved]:
         return [
             Retrieved(
-                id=h.chunk.id, score=round(h.score, 6), rank=h.rank,
-                dense=None if h.dense is None else round(h.dense, 4), bm25=None if h.bm25 is None else round(h.bm25, 4),
-                source=str(h.chunk.meta.get("source", "")), section=str(h.chunk.meta.get("section", "")), cited=h.chunk.id in cited,
+                id=h.chunk.id,
+                score=round(h.score, 6),
+                rank=h.rank,
+                dense=None if h.dense is None else round(h.dense, 4),
+                bm25=None if h.bm25 is None else round(h.bm25, 4),
+                source=str(h.chunk.meta.get("source", "")),
+                section=str(h.chunk.meta.get("section", "")),
+                cited=h.chunk.id in cited,
             )
             for h in state.hits
         ]
@@ -244,12 +263,17 @@ class AnswerService:
 
     def _abstain(self, state: _State, reason: str) -> Answer:
         if reason.startswith("asks about"):
-            text = (f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE)
+            text = f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE
         else:
             text = "I couldn't find that in my knowledge base, so I won't guess. " + SCOPE
         return Answer(
-            question=state.question, text=text, abstained=True, reason=reason, confidence=round(state.confidence, 4),
-            retrieved=self._retrieved(state, set()), rewritten_question=state.query,
+            question=state.question,
+            text=text,
+            abstained=True,
+            reason=reason,
+            confidence=round(state.confidence, 4),
+            retrieved=self._retrieved(state, set()),
+            rewritten_question=state.query,
         )
 
 
@@ -268,6 +292,7 @@ def get_service(settings: Settings) -> AnswerService:
 
     Raises:
         StoreError: when the store is missing or was built with another model.
+
     """
     key = (str(settings.chroma_host or settings.chroma_path.resolve()), str(settings.chroma_port), settings.collection)
     with _SERVICE_LOCK:

@@ -1,4 +1,4 @@
-"""The grounding check: is each answer sentence supported by the evidence it cites?
+"""The grounding check: each answer sentence must be supported by the evidence it cites.
 
 The extractive writer, the generative guard and the eval all call :func:`verify_answer`, so what
 is checked at run time is exactly what is scored.
@@ -79,6 +79,7 @@ def verify_sentence(sentence: str, evidence: str) -> Verdict:
 
     Returns:
         A :class:`Verdict` (``cites`` left empty for the caller to fill).
+
     """
     if not evidence.strip():
         return Verdict(sentence, [], False, "cites no evidence")
@@ -108,6 +109,7 @@ def verify_answer(text: str, evidence: Mapping[int, str]) -> Verification:
 
     Returns:
         A :class:`Verification`; its ``text`` keeps only supported sentences.
+
     """
     result = Verification()
     for sentence, cites in split_claims(text):

@@ -6,6 +6,7 @@ Run ``python -m eval.calibrate`` after changing the corpus or the scorer; it rew
 
 from __future__ import annotations
 
+import itertools
 import json
 from importlib import resources
 from pathlib import Path
@@ -36,7 +37,7 @@ def choose_threshold(in_scope: list[float], out_of_scope: list[float]) -> tuple[
         ``(threshold, f1)``.
     """
     points = sorted(set(in_scope + out_of_scope))
-    cuts = [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] or [0.5]
+    cuts = [(a + b) / 2 for a, b in itertools.pairwise(points)] or [0.5]
     best: list[tuple[float, float]] = []
     for t in cuts:
         tp = sum(c < t for c in out_of_scope)  # correctly abstained

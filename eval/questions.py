@@ -31,6 +31,7 @@ def load_questions(split: str | None = None) -> tuple[list[Question], list[Quest
 
     Returns:
         ``(in_scope, out_of_scope)``.
+
     """
     ins: list[Question] = []
     outs: list[Question] = []

@@ -54,7 +54,9 @@ def _sections(doc: Document) -> list[_Section]:
     text = doc.text
     heads: list[tuple[int, int, int, str, re.Match[str] | None]] = []  # start, end, level, text, article
     for m in _MD_HEADING.finditer(text):
-        heads.append((m.start(), m.end(), len(m.group("marks")), m.group("text").strip(), ARTICLE_HEADING.match(m.group(0))))
+        heads.append(
+            (m.start(), m.end(), len(m.group("marks")), m.group("text").strip(), ARTICLE_HEADING.match(m.group(0)))
+        )
     if doc.kind == "law":
         taken = {h[0] for h in heads}
         for m in ARTICLE_HEADING.finditer(text):
@@ -119,6 +121,7 @@ def chunk(doc: Document, source: str, target_chars: int = 700) -> list[Chunk]:
 
     Returns:
         Chunks in document order.
+
     """
     text = doc.text
     doc_hash = content_hash(text)

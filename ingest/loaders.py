@@ -39,6 +39,7 @@ def load(path: Path) -> Document:
     Raises:
         IngestError: with a one-line reason when the file is unsupported, unreadable, empty,
             binary or corrupt.
+
     """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -126,7 +127,7 @@ def _html(raw: str, path: Path) -> Document:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(_DROP_TAGS):
         tag.decompose()
-    for tag in soup.select('[role=navigation], [aria-hidden=true], .cookie, .advert, .ads, .breadcrumb'):
+    for tag in soup.select("[role=navigation], [aria-hidden=true], .cookie, .advert, .ads, .breadcrumb"):
         tag.decompose()
     body = soup.find("main") or soup.find("article") or soup.body or soup
     lines: list[str] = []

@@ -135,6 +135,7 @@ def sync(
 
     Raises:
         StoreError: when the store cannot be opened or written.
+
     """
     report = SyncReport()
     targets = list(paths or []) or [SOURCES_DIR]
@@ -156,7 +157,7 @@ def sync(
             except IngestError as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
                 continue
-            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the other files
+            except Exception as exc:
                 log.warning("unexpected error reading %s", path, exc_info=True)
                 report.failed.append({"path": str(path), "error": f"cannot parse: {type(exc).__name__}: {exc}"})
                 continue
@@ -196,8 +197,12 @@ def _progress(show: bool, total_files: int) -> Any:
     class _Bar:
         def __enter__(self) -> _Bar:
             self.p = Progress(
-                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=True,
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self.p.__enter__()
             self.task = self.p.add_task("ingesting files", total=total_files)

@@ -38,14 +38,13 @@ class Embedder:
 
         Returns:
             An array of shape ``(len(texts), dim)``.
+
         """
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -69,6 +68,7 @@ def get_embedder(settings: Settings) -> Embedder:
 
     Raises:
         ConfigError: when the model folder cannot be loaded.
+
     """
     from kb.errors import ConfigError
 

@@ -43,6 +43,7 @@ def make_client(settings: Settings) -> Any:
 
     Raises:
         StoreError: when the server cannot be reached or the folder cannot be used.
+
     """
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import chromadb
@@ -51,9 +52,7 @@ def make_client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001 - chromadb raises many types; render one line
@@ -95,7 +94,7 @@ class Store:
             meta["chunker_version"] = version
             self._col.modify(metadata=meta)
 
-    def upsert(self, chunks: Sequence[StoredChunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[StoredChunk], embeddings: Any) -> None:
         """Insert or replace chunks with their embeddings, in batches."""
         for i in range(0, len(chunks), _BATCH):
             part = chunks[i : i + _BATCH]
@@ -150,9 +149,7 @@ class Store:
         chunks.sort(key=lambda c: (str(c.meta.get("source")), int(c.meta.get("position", 0))))
         return chunks
 
-    def query(
-        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
+    def query(self, embedding: Any, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks to an embedding.
 
         Args:
@@ -162,6 +159,7 @@ class Store:
 
         Returns:
             ``(chunk id, cosine similarity)`` pairs, best first.
+
         """
         n = min(k, self.count())
         if n == 0:
@@ -190,6 +188,7 @@ def open_store(settings: Settings, embedder: Embedder, *, create: bool = False, 
     Raises:
         StoreError: when the collection is missing and ``create`` is false, or Chroma fails.
         ModelMismatchError: when the collection was built with another model.
+
     """
     client = make_client(settings)
     name = settings.collection

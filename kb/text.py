@@ -6,9 +6,51 @@ import re
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREV = {
-    "no", "nos", "rep", "reps", "prof", "dr", "mr", "mrs", "ms", "st", "vs", "etc", "e.g", "i.e", "approx",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "art", "arts",
-    "inc", "corp", "co", "ltd", "u.s", "u.k", "fig", "cf", "al", "gov", "sen", "gen", "jr", "sr", "p", "pp",
+    "no",
+    "nos",
+    "rep",
+    "reps",
+    "prof",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "approx",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "art",
+    "arts",
+    "inc",
+    "corp",
+    "co",
+    "ltd",
+    "u.s",
+    "u.k",
+    "fig",
+    "cf",
+    "al",
+    "gov",
+    "sen",
+    "gen",
+    "jr",
+    "sr",
+    "p",
+    "pp",
 }
 _END = re.compile(r"[.!?。]+[\"')\]]*(?=\s+|$)")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,-][a-z0-9]+)*", re.IGNORECASE)
@@ -39,6 +81,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
     Returns:
         Sentence spans, in order, each non-empty.
+
     """
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
@@ -73,11 +116,30 @@ def _add(text: str, spans: list[tuple[int, int]], s: int, e: int) -> None:
 
 # A few inflections and near-synonyms people use in questions, folded to the corpus's word.
 _CANON = {
-    "began": "start", "begin": "start", "begun": "start", "beginning": "start", "started": "start", "starting": "start",
-    "fined": "fine", "leaked": "leak", "leaking": "leak", "breached": "breach", "exposed": "expose",
-    "exposure": "expose", "affected": "affect", "compensated": "compensation", "compensate": "compensation",
-    "notified": "notify", "notification": "notify", "sued": "sue", "lawsuit": "suit", "penalty": "fine",
-    "penalties": "fine", "voucher": "voucher", "coupon": "voucher", "coupons": "voucher",
+    "began": "start",
+    "begin": "start",
+    "begun": "start",
+    "beginning": "start",
+    "started": "start",
+    "starting": "start",
+    "fined": "fine",
+    "leaked": "leak",
+    "leaking": "leak",
+    "breached": "breach",
+    "exposed": "expose",
+    "exposure": "expose",
+    "affected": "affect",
+    "compensated": "compensation",
+    "compensate": "compensation",
+    "notified": "notify",
+    "notification": "notify",
+    "sued": "sue",
+    "lawsuit": "suit",
+    "penalty": "fine",
+    "penalties": "fine",
+    "voucher": "voucher",
+    "coupon": "voucher",
+    "coupons": "voucher",
 }
 
 
@@ -85,8 +147,16 @@ def _stem(tok: str) -> str:
     """A deliberately light suffix stripper (plural, -ed, -ing, -ize) so 'resign' meets 'resigned'."""
     if tok.isdigit() or len(tok) <= 3:
         return tok
-    for suffix, repl, min_len in (("ies", "y", 5), ("ied", "y", 5), ("ing", "", 6), ("ized", "", 7), ("ize", "", 6),
-                                  ("ed", "", 5), ("es", "", 6), ("s", "", 4)):
+    for suffix, repl, min_len in (
+        ("ies", "y", 5),
+        ("ied", "y", 5),
+        ("ing", "", 6),
+        ("ized", "", 7),
+        ("ize", "", 6),
+        ("ed", "", 5),
+        ("es", "", 6),
+        ("s", "", 4),
+    ):
         if tok.endswith(suffix) and len(tok) >= min_len and not tok.endswith("ss"):
             tok = tok[: -len(suffix)] + repl
             break

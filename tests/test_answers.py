@@ -51,8 +51,15 @@ def test_held_out_questions_are_answered_with_the_fact_and_its_source(service: A
 
 def test_held_out_topics_cover_every_area(service: AnswerService):
     areas = {q.source for q in IN_SCOPE}
-    for doc in ("cause.md", "timeline.md", "data-exposed.md", "compensation-vouchers.md", "customer-advice.md",
-                "lessons-prevention.md", "pipa-art-34-notification.md"):
+    for doc in (
+        "cause.md",
+        "timeline.md",
+        "data-exposed.md",
+        "compensation-vouchers.md",
+        "customer-advice.md",
+        "lessons-prevention.md",
+        "pipa-art-34-notification.md",
+    ):
         assert doc in areas
 
 
@@ -83,7 +90,8 @@ def test_personal_data_requests_are_refused_with_a_reason(service: AnswerService
 
 
 @pytest.mark.parametrize(
-    "question", ["Was my phone number leaked?", "What personal data was exposed?", "What details of customers were exposed?"]
+    "question",
+    ["Was my phone number leaked?", "What personal data was exposed?", "What details of customers were exposed?"],
 )
 def test_questions_about_ones_own_exposure_are_answered(service: AnswerService, question: str):
     answer = service.answer(question)
@@ -96,7 +104,11 @@ def test_questions_after_the_knowledge_base_date_abstain(service: AnswerService)
 
 
 CONVERSATIONS = [
-    ("How much was Coupang fined by the PIPC?", "When was that?", ["June"], ),
+    (
+        "How much was Coupang fined by the PIPC?",
+        "When was that?",
+        ["June"],
+    ),
     ("When did Coupang announce the breach?", "And what was the fine?", ["624.7 billion"]),
     ("What compensation did Coupang offer?", "When do they expire?", ["April 15, 2026"]),
     ("What happened in the SK Telecom breach?", "How much was it fined?", ["134.8", "134.791"]),
@@ -104,7 +116,11 @@ CONVERSATIONS = [
     ("Who became interim CEO of Coupang Korea?", "When did he take over?", ["December 10, 2025"]),
     ("How many accounts were affected by the Coupang breach?", "How does that compare with Equifax?", ["147 million"]),
     ("What is Talpang?", "Did it hurt Coupang's user numbers?", ["33.18 million", "1.1 million", "3.2%", "exodus"]),
-    ("What does the Network Act require after an intrusion?", "Did Coupang meet that deadline?", ["24 hours", "November 17"]),
+    (
+        "What does the Network Act require after an intrusion?",
+        "Did Coupang meet that deadline?",
+        ["24 hours", "November 17"],
+    ),
 ]
 
 

@@ -15,10 +15,17 @@ def _check_offsets(doc, chunks):
 
 def test_markdown_front_matter_and_sections(tmp_path: Path):
     path = write_markdown(
-        tmp_path / "note.md", "A note", "## First part\n\nAlpha sentence one. Alpha two.\n\n## Second part\n\nBeta sentence."
+        tmp_path / "note.md",
+        "A note",
+        "## First part\n\nAlpha sentence one. Alpha two.\n\n## Second part\n\nBeta sentence.",
     )
     doc = load(path)
-    assert (doc.title, doc.kind, doc.as_of, doc.urls) == ("A note", "article", "2026-01-31", ["https://example.org/note"])
+    assert (doc.title, doc.kind, doc.as_of, doc.urls) == (
+        "A note",
+        "article",
+        "2026-01-31",
+        ["https://example.org/note"],
+    )
     chunks = chunk(doc, "note")
     assert [c.meta["section"] for c in chunks] == ["First part", "Second part"]
     _check_offsets(doc, chunks)
@@ -38,7 +45,9 @@ def test_law_text_is_split_per_article_with_numbers_and_titles(tmp_path: Path):
 
 
 def test_long_law_article_splits_at_paragraphs(tmp_path: Path):
-    paras = "\n\n".join(f"Paragraph {i} says the controller must keep record number {i} safe at all times." for i in range(30))
+    paras = "\n\n".join(
+        f"Paragraph {i} says the controller must keep record number {i} safe at all times." for i in range(30)
+    )
     path = write_markdown(tmp_path / "long.md", "Long law", f"## Article 29 (Safety Measures)\n\n{paras}", kind="law")
     doc = load(path)
     chunks = chunk(doc, "long", target_chars=400)

@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _corpus(folder: Path, n: int = 3) -> list[Path]:
     return [
-        write_markdown(folder / f"doc{i}.md", f"Document {i}", f"## Part\n\nTopic {i} is about the river number {i}. It flows east.")
+        write_markdown(
+            folder / f"doc{i}.md",
+            f"Document {i}",
+            f"## Part\n\nTopic {i} is about the river number {i}. It flows east.",
+        )
         for i in range(n)
     ]
 
@@ -62,7 +66,9 @@ def test_offsets_follow_an_edit_above_unchanged_text(tmp_path: Path, embedder):
     settings = Settings(home=tmp_path / "h")
     path = write_markdown(tmp_path / "d.md", "D", "## A\n\nFirst.\n\n## B\n\nThe stable sentence stays put.")
     sync([path], settings, embedder=embedder)
-    write_markdown(path, "D", "## A\n\nFirst, now with many more words in it.\n\n## B\n\nThe stable sentence stays put.")
+    write_markdown(
+        path, "D", "## A\n\nFirst, now with many more words in it.\n\n## B\n\nThe stable sentence stays put."
+    )
     sync([path], settings, embedder=embedder)
     from ingest.loaders import load
 
@@ -135,7 +141,10 @@ def _run_killed(folder: Path, home: Path, method: str, after: int) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-c", _KILLER.format(method=method, after=after), str(folder), str(home)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return proc.returncode
 

@@ -7,7 +7,9 @@ EVIDENCE = {
 
 
 def test_supported_sentences_are_kept():
-    result = verify_answer("The PIPC fined Coupang 624.7 billion won. [1] Harold Rogers became interim CEO. [2]", EVIDENCE)
+    result = verify_answer(
+        "The PIPC fined Coupang 624.7 billion won. [1] Harold Rogers became interim CEO. [2]", EVIDENCE
+    )
     assert result.dropped == 0
     assert result.text == "The PIPC fined Coupang 624.7 billion won. [1] Harold Rogers became interim CEO. [2]"
 

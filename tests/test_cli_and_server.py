@@ -1,0 +1,129 @@
+"""The CLI through a runner, a tiny golden corpus with exact expectations, and Chroma server mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.helpers import write_markdown
+
+GOLDEN = {
+    "cats.md": ("Cats", "Cats sleep for about 15 hours a day. A cat purrs when it is content."),
+    "ferries.md": ("Ferries", "The Jeju ferry departs Mokpo at 09:00. Tickets for the Jeju ferry cost 45,000 won."),
+    "law.md": ("Tiny law", "## Article 7 (Lanterns)\n\nEvery harbour must light 3 lanterns after sunset."),
+    "bread.md": ("Bread", "Rye bread needs a sour starter. Baguettes bake in 25 minutes."),
+}
+
+
+@pytest.fixture
+def golden(tmp_path: Path) -> Path:
+    folder = tmp_path / "golden"
+    for name, (title, body) in GOLDEN.items():
+        write_markdown(folder / name, title, body, kind="law" if name == "law.md" else "article")
+    return folder
+
+
+def _ask(runner: CliRunner, question: str) -> dict:
+    result = runner.invoke(app, ["ask", question, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_golden_corpus_exact_answers_through_the_cli(golden: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KB_ABSTAIN_THRESHOLD", "0.3")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(golden)]).exit_code == 0
+    ferry = _ask(runner, "How much does a Jeju ferry ticket cost?")
+    assert not ferry["abstained"]
+    assert ferry["citations"][0]["quote"] == "Tickets for the Jeju ferry cost 45,000 won."
+    assert ferry["citations"][0]["source"].endswith("ferries.md")
+    assert ferry["text"].startswith("Tickets for the Jeju ferry cost 45,000 won. [1]")
+    lantern = _ask(runner, "How many lanterns must a harbour light?")
+    assert lantern["citations"][0]["section"] == "Article 7 (Lanterns)"
+    assert "3 lanterns" in lantern["text"]
+    assert _ask(runner, "Who won the 1998 World Cup final?")["abstained"] is True
+
+
+def test_cli_stats_and_plain_ask(golden: Path):
+    runner = CliRunner()
+    runner.invoke(app, ["ingest", str(golden)])
+    stats = json.loads(runner.invoke(app, ["stats", "--json"]).stdout)
+    assert (stats["documents"], stats["model"], stats["dimension"], stats["as_of"]) == (
+        4,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        384,
+        "2026-01-31",
+    )
+    plain = runner.invoke(app, ["ask", "When does the Jeju ferry depart?"])
+    assert plain.exit_code == 0 and "Sources:" in plain.stdout and "[1]" in plain.stdout
+
+
+def test_cli_errors_are_one_line(tmp_path: Path):
+    runner = CliRunner()
+    missing = runner.invoke(app, ["ask", "anything?"])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().startswith("error:") and "kb ingest" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.output
+    runner.invoke(app, ["ingest", str(write_markdown(tmp_path / "a.md", "A", "Some text about kites."))])
+    empty = runner.invoke(app, ["ask", "  "])
+    assert empty.exit_code == 1 and "empty" in empty.stderr
+
+
+def test_chat_keeps_the_conversation(golden: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KB_ABSTAIN_THRESHOLD", "0.3")
+    runner = CliRunner()
+    runner.invoke(app, ["ingest", str(golden)])
+    out = runner.invoke(app, ["chat"], input="When does the Jeju ferry depart?\nAnd how much does it cost?\n/quit\n")
+    assert out.exit_code == 0, out.output
+    assert "09:00" in out.stdout and "45,000 won" in out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.server
+def test_chroma_server_mode(golden: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        monkeypatch.setenv("KB_CHROMA_HOST", "127.0.0.1")
+        monkeypatch.setenv("KB_CHROMA_PORT", str(port))
+        monkeypatch.setenv("KB_ABSTAIN_THRESHOLD", "0.3")
+        runner = CliRunner()
+        ingest = runner.invoke(app, ["ingest", str(golden), "--json"])
+        assert ingest.exit_code == 0, ingest.output
+        assert json.loads(ingest.stdout)["added"] == 4
+        assert not (tmp_path / "kbhome" / "chroma").exists()  # nothing embedded locally
+        answer = _ask(runner, "How long do cats sleep?")
+        assert "15 hours" in answer["text"]
+        stats = json.loads(runner.invoke(app, ["stats", "--json"]).stdout)
+        assert stats["store"] == f"http://127.0.0.1:{port}" and stats["chunks"] == 4
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
