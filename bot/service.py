@@ -86,7 +86,6 @@ class AnswerService:
         self.threshold = (
             settings.abstain_threshold if settings.abstain_threshold is not None else float(calib["threshold"])
         )
-        self._lock = threading.Lock()
 
     @cached_property
     def as_of(self) -> str:

@@ -53,7 +53,6 @@ _ABBREV = {
     "pp",
 }
 _END = re.compile(r"[.!?。]+[\"')\]]*(?=\s+|$)")
-_WORD = re.compile(r"[a-z0-9]+(?:[.,-][a-z0-9]+)*", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 _HANGUL_OR_WORD = re.compile(r"[\w가-힣]+", re.UNICODE)
 
@@ -184,8 +183,3 @@ def numbers(text: str) -> set[str]:
         norm = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw) else raw.rstrip(",")
         found.add(norm)
     return found
-
-
-def words(text: str) -> list[str]:
-    """Plain lower-cased words, stopwords kept (for phrase checks)."""
-    return [w.lower() for w in _WORD.findall(text)]
