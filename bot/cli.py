@@ -153,20 +153,19 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
     """Documents, chunks, model, store location and the knowledge base's as-of date."""
     settings = _setup()
     from kb.embeddings import get_embedder
-    from kb.store import open_store
+    from kb.store import latest_as_of, open_store
 
     store = open_store(settings, get_embedder(settings))
-    sources = store.sources()
     chunks = store.all_chunks()
     info = {
-        "documents": len(sources),
-        "chunks": store.count(),
+        "documents": len({c.meta["source"] for c in chunks}),
+        "chunks": len(chunks),
         "model": store.metadata.get("embedding_model"),
         "dimension": store.metadata.get("embedding_dim"),
         "chunker_version": store.metadata.get("chunker_version"),
         "store": store.location,
         "collection": settings.collection,
-        "as_of": max((str(c.meta.get("as_of") or "") for c in chunks), default=""),
+        "as_of": latest_as_of(chunks),
     }
     if as_json:
         typer.echo(json.dumps(info))

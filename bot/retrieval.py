@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from kb.embeddings import Embedder
-from kb.store import Store, StoredChunk
+from kb.store import Store, StoredChunk, latest_as_of
 from kb.text import tokenize
 
 RRF_K = 60
@@ -72,7 +72,7 @@ class Index:
     @property
     def as_of(self) -> str:
         """Latest ``as_of`` date of any chunk."""
-        return max((str(c.meta.get("as_of") or "") for c in self.chunks), default="")
+        return latest_as_of(self.chunks)
 
     def _keep(self, chunk: StoredChunk, kind: str | None, topic: str | None) -> bool:
         if kind and chunk.meta.get("kind") != kind:

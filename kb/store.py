@@ -32,6 +32,11 @@ class SourceRecord:
     ids: list[str]
 
 
+def latest_as_of(chunks: Sequence[StoredChunk]) -> str:
+    """The knowledge base's date: the latest ``as_of`` of any chunk ("" when none has one)."""
+    return max((str(c.meta.get("as_of") or "") for c in chunks), default="")
+
+
 def make_client(settings: Settings) -> Any:
     """Create the Chroma client named by settings, with telemetry off.
 
