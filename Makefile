@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest test test-fast check bench calibrate clean
+.PHONY: install run chat ingest test test-fast check bench calibrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ ingest: install
 	$(BIN)/kb ingest
 
 run: install
+	$(BIN)/kb ingest
+	$(BIN)/kb serve
+
+chat: install
 	$(BIN)/kb ingest
 	$(BIN)/kb chat
 

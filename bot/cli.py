@@ -6,12 +6,9 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-
-if TYPE_CHECKING:
-    from bot.types import Answer
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Grounded Q&A over the Coupang breach and Korea's PIPA."
@@ -82,19 +79,6 @@ def ingest(
         raise typer.Exit(2)
 
 
-def render(answer: Answer) -> str:
-    """Answer text followed by its numbered sources, for a terminal."""
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        for c in answer.citations:
-            link = f" <{c.url}>" if c.url else ""
-            lines.append(f"  [{c.n}] {c.title} - {c.section}{link}")
-            lines.append(f'      "{c.quote}"')
-    return "\n".join(lines)
-
-
 @app.command()
 @_guard
 def ask(
@@ -106,10 +90,11 @@ def ask(
 ) -> None:
     """Answer one question with cited sources."""
     settings = _setup()
+    from bot.present import render_text
     from bot.service import get_service
 
     answer = get_service(settings).answer(question, k=k, kind=kind, topic=topic)
-    typer.echo(answer.model_dump_json(indent=2) if as_json else render(answer))
+    typer.echo(answer.model_dump_json(indent=2) if as_json else render_text(answer))
 
 
 @app.command()
@@ -117,6 +102,7 @@ def ask(
 def chat() -> None:
     """Talk with the knowledge base; follow-up questions use the conversation. /reset forgets it, /quit leaves."""
     settings = _setup()
+    from bot.present import render_text
     from bot.service import get_service
     from bot.types import Turn
     from kb.errors import InputError
@@ -143,7 +129,7 @@ def chat() -> None:
         except InputError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
-        typer.echo("\nbot> " + render(answer))
+        typer.echo("\nbot> " + render_text(answer))
         history += [Turn(role="user", content=question), Turn(role="assistant", content=answer.text)]
 
 
@@ -172,6 +158,53 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
     else:
         for key, value in info.items():
             typer.echo(f"{key:>16}: {value}")
+
+
+@app.command()
+@_guard
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default KB_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default KB_PORT, 7860).")] = None,
+) -> None:
+    """Serve the public page (/), the staff console (/staff), the API (/api, /v1) and its docs (/docs)."""
+    import time
+
+    started = time.perf_counter()
+    settings = _setup()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import uvicorn
+
+    from bot.server import create_app
+
+    app_ = create_app(settings)
+    host = host or settings.host
+    port = port or settings.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    staff = "" if settings.staff_users else " (closed: set KB_STAFF_USERS)"
+    typer.echo(
+        f"Ready in {time.perf_counter() - started:.1f}s. Open http://{shown}:{port}/ "
+        f"- staff console http://{shown}:{port}/staff{staff} - API docs http://{shown}:{port}/docs",
+        err=True,
+    )
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+
+
+@app.command("hash-password")
+def hash_password_cmd(
+    user: Annotated[str, typer.Argument(help="The staff user name.")],
+) -> None:
+    """Hash a staff password (read from the terminal, or stdin when piped) and print the KB_STAFF_USERS entry."""
+    import getpass
+    import sys
+
+    from bot.auth import hash_password
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({user: hashed}))
 
 
 def main() -> None:

@@ -81,6 +81,9 @@ class AnswerService:
             matrix = self.sentences.matrix([c.id for c in self.index.chunks])
             if matrix is not None:
                 self.index.set_sentence_vectors(*matrix)
+        # One answer at a time: the steps share the model and caches, and each takes milliseconds, so the
+        # web and API threads queue here rather than oversubscribe two cores.
+        self._lock = threading.Lock()
         self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
         calib = load_calibration()
         self.threshold = (
@@ -91,6 +94,41 @@ class AnswerService:
     def as_of(self) -> str:
         """The knowledge base's date: the latest ``as_of`` of its documents."""
         return self.index.as_of
+
+    @cached_property
+    def documents(self) -> list[dict[str, Any]]:
+        """One entry per source document: title, kind, date, topics, link and chunk count, sorted by kind and title."""
+        docs: dict[str, dict[str, Any]] = {}
+        for c in self.index.chunks:
+            m = c.meta
+            doc = docs.setdefault(
+                str(m["source"]),
+                {
+                    "source": str(m["source"]),
+                    "title": str(m.get("title", "")),
+                    "kind": str(m.get("kind", "")),
+                    "as_of": str(m.get("as_of", "")),
+                    "topics": [t for t in str(m.get("topics", "")).split(",") if t],
+                    "url": str(m.get("url", "")),
+                    "chunks": 0,
+                },
+            )
+            doc["chunks"] += 1
+        return sorted(docs.values(), key=lambda d: (d["kind"], d["title"].lower()))
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        """Top chunks for a query (the same fused retrieval answers use), for the staff console.
+
+        Raises:
+            InputError: for an empty query or ``k`` outside 1..50.
+
+        """
+        if not query.strip():
+            raise InputError("The search query is empty.")
+        if not 1 <= k <= 50:
+            raise InputError(f"Invalid k '{k}': choose a whole number from 1 to 50.")
+        with self._lock:
+            return self.index.retrieve(query.strip(), k)
 
     @cached_property
     def chain(self) -> Any:
@@ -124,7 +162,9 @@ class AnswerService:
             InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
 
         """
-        return self.chain.invoke({"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic})
+        request = {"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic}
+        with self._lock:
+            return self.chain.invoke(request)
 
     # --- the steps the chain runs, in order -------------------------------------------------------
 

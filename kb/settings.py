@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
     log_level: str = Field("WARNING", description="Log level for entry points.")
+    host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port `kb serve` listens on.")
+    staff_users: dict[str, str] = Field(
+        default_factory=dict,
+        description='Staff console logins as JSON {"user": "<hash from kb hash-password>"}; empty = console closed.',
+    )
 
     @field_validator("collection")
     @classmethod
@@ -44,6 +50,11 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         """Folder of the embedded Chroma store."""
         return self.home / "chroma"
+
+    @property
+    def feedback_path(self) -> Path:
+        """SQLite file holding thumbs up/down from the page and the API."""
+        return self.home / "feedback.sqlite3"
 
 
 @lru_cache(maxsize=1)

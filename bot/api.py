@@ -1,0 +1,238 @@
+"""The HTTP API: ``/api/ask``, ``/api/sources``, ``/api/feedback``, health probes, and OpenAI-compatible ``/v1``.
+
+Every error is JSON with a reason and a 4xx status (OpenAI's ``{"error": {...}}`` shape under ``/v1``); an
+unexpected failure is logged and answered with a bare 500, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from bot.feedback import FeedbackStore
+from bot.present import pieces
+from bot.service import AnswerService
+from bot.types import Answer, Turn
+from kb.errors import InputError, KBError
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "coupang-kb"
+
+
+class AskRequest(BaseModel):
+    """A question, with the conversation so far for follow-ups."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: StrictStr = Field(description="The question (1 to KB_MAX_QUESTION_CHARS characters).")
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    k: StrictInt | None = Field(None, description="Chunks to retrieve (1-50); default KB_TOP_K.")
+    kind: Literal["article", "law"] | None = Field(None, description="Only use this kind of document.")
+    topic: StrictStr | None = Field(None, description="Only use documents with this topic.")
+
+
+class FeedbackRequest(BaseModel):
+    """A thumbs up/down on an answer the API returned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Answer
+    rating: Literal["up", "down"]
+    comment: StrictStr = Field("", max_length=2000)
+
+
+class ChatMessage(BaseModel):
+    """An OpenAI chat message; content may be a string or a list of text parts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        """The message's text, with text parts joined."""
+        if isinstance(self.content, list):
+            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    """The subset of OpenAI's chat-completions request this server reads (other fields are accepted and ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: StrictStr = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+
+
+class APIError(Exception):
+    """A request the API rejects, with its HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _describe(exc: RequestValidationError) -> str:
+    first = exc.errors()[0]
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    return f"Invalid request: '{where}': {first.get('msg', 'invalid value')}."
+
+
+def _error(request: Request, message: str, status: int) -> JSONResponse:
+    if request.url.path.startswith("/v1/"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status)
+    return JSONResponse({"error": message}, status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn validation, input and unexpected errors into JSON with a reason."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(request, _describe(exc), 422)
+
+    @app.exception_handler(InputError)
+    async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
+        return _error(request, str(exc), 400)
+
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError) -> JSONResponse:
+        return _error(request, str(exc), exc.status)
+
+    @app.exception_handler(KBError)
+    async def _kb_error(request: Request, exc: KBError) -> JSONResponse:
+        log.error("knowledge base error on %s: %s", request.url.path, exc)
+        return _error(request, str(exc), 503)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(request, "Internal error; it has been logged.", 500)
+
+
+def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
+    """The last user message as the question, earlier user/assistant messages as history."""
+    turns = [m for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise APIError("The last message must come from the user.")
+    history = [Turn(role=m.role, content=m.text()) for m in turns[:-1] if m.text().strip()]  # type: ignore[arg-type]
+    return turns[-1].text(), history
+
+
+def _kb_extra(answer: Answer) -> dict[str, Any]:
+    return {
+        "citations": [c.model_dump() for c in answer.citations],
+        "abstained": answer.abstained,
+        "refused": answer.refused,
+        "reason": answer.reason,
+        "confidence": answer.confidence,
+        "mode": answer.mode,
+    }
+
+
+def _completion(answer: Answer, model: str) -> dict[str, Any]:
+    words_in, words_out = len(answer.question.split()), len(answer.text.split())
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": words_in, "completion_tokens": words_out, "total_tokens": words_in + words_out},
+        "kb": _kb_extra(answer),
+    }
+
+
+def _stream(answer: Answer, model: str) -> Iterator[str]:
+    """Server-sent events: one chunk per answer sentence, the citations with the final chunk, then [DONE]."""
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time())}
+    base["model"] = model
+
+    def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    for i, piece in enumerate(pieces(answer)):
+        yield event({"content": piece if i == 0 else " " + piece})
+    yield event({}, "stop", kb=_kb_extra(answer))
+    yield "data: [DONE]\n\n"
+
+
+def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
+    """The API routes over one shared service and feedback store."""
+    router = APIRouter()
+
+    @router.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """The store is open: chunk count, model, corpus date. 503 when the store cannot be read."""
+        try:
+            chunks = service.store.count()
+        except Exception as exc:  # noqa: BLE001 - any store failure means "not ready", reported, not raised
+            return JSONResponse({"ready": False, "error": str(exc).splitlines()[0]}, 503)
+        body = {
+            "ready": chunks > 0,
+            "chunks": chunks,
+            "documents": len(service.documents),
+            "model": service.embedder.name,
+            "as_of": service.as_of,
+            "store": service.store.location,
+        }
+        return JSONResponse(body, 200 if chunks > 0 else 503)
+
+    @router.post("/api/ask", tags=["api"])
+    def ask(req: AskRequest) -> Answer:
+        """Answer a question with cited, verified sources (or abstain / refuse)."""
+        return service.answer(req.question, req.history, req.k, kind=req.kind, topic=req.topic)
+
+    @router.get("/api/sources", tags=["api"])
+    def sources() -> list[dict[str, Any]]:
+        """The documents in the knowledge base with their metadata."""
+        return service.documents
+
+    @router.post("/api/feedback", tags=["api"], status_code=201)
+    def add_feedback(req: FeedbackRequest) -> dict[str, int]:
+        """Store a thumbs up/down on an answer (personal data masked)."""
+        row = feedback.add(req.answer, 1 if req.rating == "up" else -1, comment=req.comment, surface="api")
+        return {"id": row}
+
+    @router.get("/v1/models", tags=["openai"])
+    def models() -> dict[str, Any]:
+        """The one model this server offers: the knowledge base."""
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "coupang-kb"}],
+        }
+
+    @router.post("/v1/chat/completions", tags=["openai"], response_model=None)
+    def chat_completions(req: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        """OpenAI-compatible chat; the reply carries ``[n]`` markers and ``kb`` holds citations and abstain flag."""
+        question, history = _conversation(req.messages)
+        answer = service.answer(question, history)
+        if req.stream:
+            return StreamingResponse(_stream(answer, req.model), media_type="text/event-stream")
+        return _completion(answer, req.model)
+
+    return router

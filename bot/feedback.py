@@ -1,0 +1,113 @@
+"""Thumbs up/down on answers, kept in SQLite under ``KB_HOME`` with personal data masked."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import threading
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.privacy import mask_personal_data
+from bot.types import Answer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    citations TEXT NOT NULL,
+    abstained INTEGER NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    surface TEXT NOT NULL DEFAULT 'page'
+)
+"""
+COLUMNS = ("id", "created_at", "rating", "question", "answer", "citations", "abstained", "comment", "surface")
+
+
+class FeedbackStore:
+    """Append and read feedback rows. One short-lived connection per call, so any thread may use it.
+
+    Args:
+        path: The SQLite file (created with its folder on first use).
+
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def add(self, answer: Answer, rating: int, *, comment: str = "", surface: str = "page") -> int:
+        """Store one rating of an answer; e-mails, phone and resident numbers are masked first.
+
+        Args:
+            answer: The rated answer.
+            rating: ``1`` (thumbs up) or ``-1`` (thumbs down).
+            comment: Optional free text from the user.
+            surface: Where it came from (``page``, ``api``).
+
+        Returns:
+            The new row id.
+
+        Raises:
+            ValueError: for a rating other than 1 or -1.
+
+        """
+        if rating not in (1, -1):
+            raise ValueError("rating must be 1 (up) or -1 (down)")
+        cites = [{"n": c.n, "title": c.title, "section": c.section, "source": c.source} for c in answer.citations]
+        row = (
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            rating,
+            mask_personal_data(answer.question),
+            mask_personal_data(answer.text),
+            json.dumps(cites, ensure_ascii=False),
+            int(answer.abstained),
+            mask_personal_data(comment),
+            surface,
+        )
+        with self._lock, closing(self._connect()) as db, db:
+            cur = db.execute(
+                "INSERT INTO feedback (created_at, rating, question, answer, citations, abstained, comment, surface)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return int(cur.lastrowid or 0)
+
+    def rows(self, *, only_negative: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
+        """Feedback, newest first.
+
+        Args:
+            only_negative: Only thumbs down.
+            limit: Most rows returned.
+
+        Returns:
+            One dict per row with the :data:`COLUMNS` keys.
+
+        """
+        where = "WHERE rating = -1" if only_negative else ""
+        with closing(self._connect()) as db:
+            found = db.execute(f"SELECT * FROM feedback {where} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [dict(r) for r in found]
+
+    def to_csv(self, *, only_negative: bool = False) -> str:
+        """All feedback (newest first) as CSV text with a header row."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(self.rows(only_negative=only_negative, limit=1_000_000))
+        return out.getvalue()

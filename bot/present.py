@@ -1,0 +1,111 @@
+"""How an ``Answer`` is shown: terminal text, the page's safe HTML/Markdown, a customer reply, stream pieces.
+
+Everything that comes from a document or a user is HTML-escaped here, in one place, so a ``<script>`` or an
+``<img onerror>`` in a question or an ingested file is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlparse
+
+from bot.types import Answer
+
+_PIECE = re.compile(r".+?\[\d+\](?=\s|$)|.+$", re.S)
+
+ABSTAIN_TITLE = "Not in the knowledge base"
+REFUSAL_TITLE = "I can't help with personal data"
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is plain http(s), else empty (a document could carry ``javascript:``)."""
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError:
+        return ""
+    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
+
+
+def pieces(answer: Answer) -> list[str]:
+    """The answer text cut after each ``[n]`` marker: the units the page and the API stream."""
+    text = answer.text.strip()
+    if not answer.citations:
+        return [text]
+    return [m.group(0).strip() for m in _PIECE.finditer(text) if m.group(0).strip()]
+
+
+def render_text(answer: Answer) -> str:
+    """Answer text followed by its numbered sources, for a terminal."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            link = f" <{c.url}>" if c.url else ""
+            lines.append(f"  [{c.n}] {c.title} - {c.section}{link}")
+            lines.append(f'      "{c.quote}"')
+    return "\n".join(lines)
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def sources_html(answer: Answer) -> str:
+    """Numbered sources, each a collapsed ``<details>``: title and section, the quote on demand, the link."""
+    if not answer.citations:
+        return ""
+    items = []
+    for c in answer.citations:
+        url = safe_url(c.url)
+        link = f' · <a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">source</a>' if url else ""
+        date = f" · as of {_esc(c.as_of)}" if c.as_of else ""
+        items.append(
+            f'<details class="kb-source"><summary>[{c.n}] {_esc(c.title)} — {_esc(c.section)}</summary>'
+            f"<blockquote>{_esc(c.quote)}</blockquote><small>{_esc(c.source)}{date}{link}</small></details>"
+        )
+    return '<div class="kb-sources"><strong>Sources</strong>' + "".join(items) + "</div>"
+
+
+def page_markdown(answer: Answer, shown: int | None = None) -> str:
+    """The chat bubble for an answer (``shown`` pieces of it while streaming), safe to render as Markdown."""
+    parts = pieces(answer)
+    body = _esc(" ".join(parts if shown is None else parts[:shown]))
+    if answer.refused:
+        return f"**{REFUSAL_TITLE}.** {body}"
+    if answer.abstained:
+        return f"**{ABSTAIN_TITLE}.** {body}"
+    done = shown is None or shown >= len(parts)
+    return body + ("\n\n" + sources_html(answer) if done else "")
+
+
+def user_markdown(question: str) -> str:
+    """A user's message, escaped so that markup in it shows as text."""
+    return _esc(question)
+
+
+def customer_reply(answer: Answer, as_of: str) -> str:
+    """A polite, plain-text reply a support agent can send, with the sources as references."""
+    greeting = "Hello,\n\nThank you for contacting us about the Coupang personal-data breach."
+    closing = "Kind regards,\nCustomer Support"
+    if answer.refused:
+        body = (
+            "For privacy reasons we cannot look up, confirm or share personal information about any person. "
+            "If you want to know whether your own data was involved, please check the official notice sent to "
+            "your account or contact Coupang's customer centre directly."
+        )
+        return f"{greeting}\n\n{body}\n\n{closing}"
+    if answer.abstained:
+        body = (
+            "Our knowledge base does not cover this question, so we would rather not guess. "
+            "We will look into it and get back to you."
+        )
+        return f"{greeting}\n\n{body}\n\n{closing}"
+    refs = "\n".join(
+        f"[{c.n}] {c.title}, {c.section}" + (f" ({c.url})" if safe_url(c.url) else "") for c in answer.citations
+    )
+    note = (
+        f"This information comes from our knowledge base, current to {as_of}. "
+        "It is general information, not legal advice."
+    )
+    return f"{greeting}\n\n{answer.text}\n\nReferences:\n{refs}\n\n{note}\n\n{closing}"

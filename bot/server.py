@@ -1,0 +1,78 @@
+"""One FastAPI app: the API, the staff console at ``/staff`` and the public page at ``/``, sharing one service."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from bot.api import build_router, install_error_handlers
+from bot.feedback import FeedbackStore
+from bot.service import AnswerService, get_service
+from kb.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STAFF_CLOSED = (
+    "The staff console is closed: no staff users are configured. Set KB_STAFF_USERS to "
+    '{"name": "<hash>"} with a hash from `kb hash-password`, then restart.'
+)
+
+
+def create_app(settings: Settings, service: AnswerService | None = None) -> FastAPI:
+    """Build the web app. The answering service (model, store, keyword index) is built here, once.
+
+    Args:
+        settings: Product settings (store, feedback location, staff users).
+        service: An already built service to share (default: build it from settings).
+
+    Returns:
+        The FastAPI app with Gradio mounted in it.
+
+    Raises:
+        StoreError: when the store is missing or was built with another model.
+
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    from bot.auth import login_checker
+    from bot.web import CSS, public_page, staff_console
+
+    service = service or get_service(settings)
+    feedback = FeedbackStore(settings.feedback_path)
+    app = FastAPI(
+        title="Coupang breach & PIPA knowledge base",
+        description="Grounded answers with verified citations. OpenAI-compatible chat at /v1.",
+        version="0.1.0",
+    )
+    app.state.service = service
+    app.state.feedback = feedback
+    install_error_handlers(app)
+    app.include_router(build_router(service, feedback))
+
+    common: dict[str, Any] = {"show_error": True, "run_history": False, "footer_links": ["api"], "css": CSS}
+    if settings.staff_users:
+        staff = staff_console(service, feedback).queue(default_concurrency_limit=4)
+        gr.mount_gradio_app(
+            app,
+            staff,
+            path="/staff",
+            auth=login_checker(settings.staff_users),
+            auth_message="Staff console: sign in with your staff account.",
+            **common,
+        )
+    else:
+        log.warning(STAFF_CLOSED)
+
+        @app.get("/staff", include_in_schema=False)
+        @app.get("/staff/{rest:path}", include_in_schema=False)
+        def staff_closed(rest: str = "") -> HTMLResponse:
+            return HTMLResponse(f"<!doctype html><title>Staff console closed</title><p>{STAFF_CLOSED}</p>", 403)
+
+    page = public_page(service, feedback).queue(default_concurrency_limit=4)
+    gr.mount_gradio_app(app, page, path="/", **common)
+    return app

@@ -1,0 +1,255 @@
+"""The Gradio pages: the public chat (``/``) and the staff console (``/staff``), over the one shared service."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402 - analytics must be off before gradio is imported
+
+from bot.feedback import FeedbackStore  # noqa: E402
+from bot.present import customer_reply, page_markdown, pieces, user_markdown  # noqa: E402
+from bot.service import SCOPE, AnswerService  # noqa: E402
+from bot.types import Answer, Turn  # noqa: E402
+from kb.errors import InputError  # noqa: E402
+
+EXAMPLES: dict[str, list[str]] = {
+    "What happened": [
+        "What happened in the Coupang data breach?",
+        "When did Coupang announce how many accounts were affected?",
+        "How did the former employee get access to the data?",
+    ],
+    "Am I affected": [
+        "What personal data was exposed?",
+        "Was payment or card information leaked?",
+        "How many accounts were affected?",
+    ],
+    "Compensation": [
+        "What compensation is Coupang offering?",
+        "What can the vouchers be used for?",
+    ],
+    "The law": [
+        "What does PIPA require after a personal data leak?",
+        "How large can a PIPC penalty surcharge be?",
+        "What are statutory damages under PIPA?",
+    ],
+    "What to do": [
+        "What should customers do after the breach?",
+        "How can I protect myself from phishing after the leak?",
+    ],
+    "Prevention": [
+        "What lessons does the breach teach companies?",
+        "How can companies prevent insider data leaks?",
+    ],
+}
+
+CSS = """
+.kb-sources { margin-top: .5em; font-size: .92em; }
+.kb-source summary { cursor: pointer; }
+.kb-source blockquote { margin: .3em 0 .3em .8em; padding-left: .6em; border-left: 3px solid #ccc; }
+#kb-title h1 { margin-bottom: 0; }
+"""
+_STREAM_PAUSE = 0.03  # seconds between streamed sentences, so the page visibly fills in
+
+
+def _about(service: AnswerService) -> str:
+    rows = "\n".join(
+        f"| {html.escape(d['title'])} | {d['kind']} | {d['as_of']} |" for d in service.documents if d["title"]
+    )
+    return (
+        f"**What it knows.** {SCOPE} The knowledge base runs to **{service.as_of}** and holds these documents:\n\n"
+        f"| Document | Kind | As of |\n|---|---|---|\n{rows}\n\n"
+        "**Not legal advice.** Answers quote the documents above; for your own case ask a lawyer, the PIPC "
+        "or the Korea Consumer Agency.\n\n"
+        "**What happens to what you type.** It is answered on this machine and nothing is sent anywhere. "
+        "The conversation is not stored. If you rate an answer, the question, the answer and its sources are "
+        "saved with e-mail addresses, phone numbers and resident-registration numbers masked.\n\n"
+        "**How it answers.** Every sentence is quoted from a source and checked against it before it is shown; "
+        "when the documents do not hold the answer it says so instead of guessing."
+    )
+
+
+def _history(records: list[dict[str, Any]]) -> list[Turn]:
+    turns: list[Turn] = []
+    for r in records:
+        turns += [Turn(role="user", content=r["question"]), Turn(role="assistant", content=r["answer"]["text"])]
+    return turns
+
+
+def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
+    """The public chat page."""
+
+    def respond(
+        question: str, messages: list[dict[str, Any]], records: list[dict[str, Any]]
+    ) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+        question = (question or "").strip()
+        if not question:
+            yield "", messages, records
+            return
+        messages = [*messages, {"role": "user", "content": user_markdown(question)}]
+        try:
+            answer = service.answer(question, _history(records))
+        except InputError as exc:
+            messages.append({"role": "assistant", "content": f"**Please rephrase.** {html.escape(str(exc))}"})
+            yield "", messages, records
+            return
+        records = [*records, {"index": len(messages), "question": question, "answer": answer.model_dump()}]
+        parts = pieces(answer)
+        for shown in range(1, len(parts) + 1):
+            yield "", [*messages, {"role": "assistant", "content": page_markdown(answer, shown)}], records
+            if shown < len(parts):
+                time.sleep(_STREAM_PAUSE)
+
+    def rate(records: list[dict[str, Any]], like: gr.LikeData) -> None:
+        index = like.index[0] if isinstance(like.index, list | tuple) else like.index
+        record = next((r for r in records if r["index"] == index), None)
+        if record is None or like.liked not in (True, False):
+            return
+        feedback.add(Answer.model_validate(record["answer"]), 1 if like.liked else -1, surface="page")
+        gr.Info("Thanks, your feedback was saved.")
+
+    def ask_api(question: str) -> dict[str, Any]:
+        """One question, no conversation: the full Answer as JSON (for gradio_client)."""
+        try:
+            return service.answer(question).model_dump()
+        except InputError as exc:
+            raise gr.Error(str(exc)) from None
+
+    with gr.Blocks(title="Coupang breach & PIPA: answers from sources") as page:
+        gr.Markdown(
+            "# Coupang data breach & Korea's privacy law\n"
+            "Ask about the 2025-2026 Coupang breach or Korea's Personal Information Protection Act. "
+            "Every sentence is quoted from a source you can open below the answer.",
+            elem_id="kb-title",
+        )
+        records = gr.State([])
+        chat = gr.Chatbot(
+            label="Conversation",
+            height=480,
+            sanitize_html=True,
+            allow_tags=False,
+            render_markdown=True,
+            buttons=["copy"],
+            feedback_options=("Like", "Dislike"),
+            placeholder="Ask a question, or pick an example below.",
+            elem_id="chat",
+        )
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(
+                placeholder="Ask about the Coupang breach or PIPA...",
+                show_label=False,
+                scale=6,
+                max_lines=4,
+                elem_id="question",
+            )
+            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+        clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+        with gr.Accordion("Example questions", open=True):
+            for topic, questions in EXAMPLES.items():
+                gr.Examples(questions, inputs=box, label=topic)
+        with gr.Accordion("About this assistant", open=False, elem_id="about"):
+            gr.Markdown(_about(service))
+        box.submit(respond, [box, chat, records], [box, chat, records], api_visibility="private")
+        send.click(respond, [box, chat, records], [box, chat, records], api_visibility="private")
+        clear.click(lambda: ([], []), None, [chat, records], api_visibility="private")
+        chat.like(rate, [records], None, api_visibility="private")
+        gr.api(ask_api, api_name="ask")
+    return page
+
+
+def _retrieved_rows(answer: Answer) -> list[list[Any]]:
+    return [[r.rank, r.score, r.dense, r.bm25, "yes" if r.cited else "", r.source, r.section, r.id] for r in answer.retrieved]
+
+
+def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
+    """The staff console: ask with full diagnostics and a reply to send, search, documents, feedback."""
+
+    def ask(question: str) -> tuple[str, str, list[list[Any]], str]:
+        try:
+            answer = service.answer(question)
+        except InputError as exc:
+            raise gr.Error(str(exc)) from None
+        if answer.refused:
+            status = f"**Refused** ({answer.reason})."
+        elif answer.abstained:
+            status = f"**Abstained**: {answer.reason}. Confidence {answer.confidence:.3f} (threshold {service.threshold:.3f})."
+        else:
+            status = (
+                f"**Answered** with {len(answer.citations)} cited sentence(s); confidence {answer.confidence:.3f} "
+                f"(threshold {service.threshold:.3f}); sentences dropped by verification: {answer.dropped_sentences}."
+            )
+        if answer.rewritten_question and answer.rewritten_question != answer.question:
+            status += f" Query used: {html.escape(answer.rewritten_question)}"
+        return page_markdown(answer), status, _retrieved_rows(answer), customer_reply(answer, service.as_of)
+
+    def search(query: str, k: float) -> list[list[Any]]:
+        try:
+            hits = service.search(query, int(k))
+        except InputError as exc:
+            raise gr.Error(str(exc)) from None
+        return [
+            [h.rank, round(h.score, 6), str(h.chunk.meta.get("source")), str(h.chunk.meta.get("section")), h.chunk.text]
+            for h in hits
+        ]
+
+    def feedback_rows(only_down: bool) -> list[list[Any]]:
+        return [
+            [r["created_at"], "down" if r["rating"] < 0 else "up", r["question"], r["answer"], r["surface"]]
+            for r in feedback.rows(only_negative=only_down)
+        ]
+
+    def export(only_down: bool) -> str:
+        path = Path(tempfile.mkdtemp(prefix="kb-feedback-")) / "feedback.csv"
+        path.write_text(feedback.to_csv(only_negative=only_down), encoding="utf-8")
+        return str(path)
+
+    docs = [[d["title"], d["kind"], d["as_of"], d["chunks"], ", ".join(d["topics"]), d["source"]] for d in service.documents]
+    with gr.Blocks(title="Staff console: Coupang breach knowledge base") as console:
+        gr.Markdown(f"# Staff console\nKnowledge base as of {service.as_of}; {len(service.documents)} documents.")
+        with gr.Tab("Ask"):
+            question = gr.Textbox(label="Customer question", lines=2, elem_id="staff-question")
+            go = gr.Button("Answer", variant="primary", elem_id="staff-ask")
+            answer_md = gr.Markdown(elem_id="staff-answer", sanitize_html=True)
+            status = gr.Markdown(elem_id="staff-status")
+            reply = gr.Textbox(label="Reply to send (plain text)", lines=12, buttons=["copy"], elem_id="staff-reply")
+            table = gr.Dataframe(
+                headers=["rank", "fused score", "dense", "bm25", "cited", "source", "section", "chunk id"],
+                label="Retrieved chunks",
+                interactive=False,
+                wrap=True,
+            )
+            go.click(ask, question, [answer_md, status, table, reply], api_name="staff_ask")
+            question.submit(ask, question, [answer_md, status, table, reply], api_visibility="private")
+        with gr.Tab("Search"):
+            query = gr.Textbox(label="Search the knowledge base", elem_id="staff-search")
+            k = gr.Slider(1, 30, value=10, step=1, label="Chunks")
+            found = gr.Dataframe(
+                headers=["rank", "fused score", "source", "section", "text"], interactive=False, wrap=True
+            )
+            query.submit(search, [query, k], found, api_name="staff_search")
+        with gr.Tab("Documents"):
+            gr.Dataframe(
+                value=docs, headers=["title", "kind", "as of", "chunks", "topics", "source"], interactive=False, wrap=True
+            )
+        with gr.Tab("Feedback"):
+            only_down = gr.Checkbox(label="Only thumbs down", elem_id="only-down")
+            refresh = gr.Button("Refresh", elem_id="feedback-refresh")
+            rows = gr.Dataframe(
+                headers=["time (UTC)", "rating", "question", "answer", "surface"],
+                interactive=False,
+                wrap=True,
+                elem_id="feedback-table",
+            )
+            download = gr.DownloadButton("Export CSV", elem_id="feedback-export")
+            refresh.click(feedback_rows, only_down, rows, api_visibility="private")
+            only_down.change(feedback_rows, only_down, rows, api_visibility="private")
+            download.click(export, only_down, download, api_visibility="private")
+            console.load(feedback_rows, only_down, rows, api_visibility="private")
+    return console
