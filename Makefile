@@ -45,6 +45,7 @@ test-fast: install
 
 bench: install
 	$(BIN)/python -m eval.bench
+	$(BIN)/python -m eval.load
 
 calibrate: install
 	$(BIN)/python -m eval.calibrate

@@ -32,3 +32,10 @@ def mask_personal_data(text: str) -> str:
     for pattern, placeholder in _PATTERNS:
         text = pattern.sub(placeholder, text)
     return text
+
+
+def strip_personal_data(text: str) -> str:
+    """The text with e-mails, phone and resident numbers removed: they say nothing about what is asked."""
+    for pattern, _ in _PATTERNS:
+        text = pattern.sub(" ", text)
+    return re.sub(r"\s{2,}", " ", text).strip()

@@ -16,6 +16,7 @@ import numpy as np
 from bot.condense import condense
 from bot.extractive import Candidate, SentenceCache, candidates, select
 from bot.policy import REFUSAL, is_personal_data_request
+from bot.privacy import strip_personal_data
 from bot.retrieval import Hit, Index
 from bot.types import Answer, Citation, Retrieved, Turn
 from bot.verify import verify_answer
@@ -53,6 +54,7 @@ class _State:
     kind: str | None = None
     topic: str | None = None
     query: str = ""
+    clean: str = ""
     qvec: np.ndarray | None = None
     hits: list[Hit] = field(default_factory=list)
     chosen: list[Candidate] = field(default_factory=list)
@@ -201,7 +203,10 @@ class AnswerService:
     def rewrite(self, state: _State) -> _State:
         """Rewrite a follow-up into a standalone query."""
         if state.answer is None:
-            state.query = condense(state.question, state.history)
+            # An e-mail or phone number the user shares is not part of the question; it would only
+            # add words the knowledge base never uses and lower the confidence.
+            state.clean = strip_personal_data(state.question) or state.question
+            state.query = condense(state.clean, state.history)
             later = self._after_knowledge_base(state.question)
             if later:
                 state.answer = self._abstain(state, later)
@@ -220,8 +225,8 @@ class AnswerService:
         """Choose evidence sentences (extractive writer) and measure confidence."""
         if state.answer is None and state.hits and state.qvec is not None:
             top = state.hits[: min(len(state.hits), 6)]
-            cands = candidates(state.question, state.query, state.qvec, top, self.sentences, self.index)
-            state.confidence = self._confidence(state.question, cands[0].score if cands else 0.0)
+            cands = candidates(state.clean, state.query, state.qvec, top, self.sentences, self.index)
+            state.confidence = self._confidence(state.clean, cands[0].score if cands else 0.0)
             if state.confidence >= self.threshold:
                 state.chosen = select(cands, self.settings.max_sentences)
         return state

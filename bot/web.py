@@ -12,13 +12,13 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402 - analytics must be off before gradio is imported
+import gradio as gr
 
-from bot.feedback import FeedbackStore  # noqa: E402
-from bot.present import customer_reply, page_markdown, pieces, user_markdown  # noqa: E402
-from bot.service import SCOPE, AnswerService  # noqa: E402
-from bot.types import Answer, Turn  # noqa: E402
-from kb.errors import InputError  # noqa: E402
+from bot.feedback import FeedbackStore
+from bot.present import customer_reply, page_markdown, pieces, user_markdown
+from bot.service import SCOPE, AnswerService
+from bot.types import Answer, Turn
+from kb.errors import InputError
 
 EXAMPLES: dict[str, list[str]] = {
     "What happened": [
@@ -165,7 +165,10 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
 
 
 def _retrieved_rows(answer: Answer) -> list[list[Any]]:
-    return [[r.rank, r.score, r.dense, r.bm25, "yes" if r.cited else "", r.source, r.section, r.id] for r in answer.retrieved]
+    return [
+        [r.rank, r.score, r.dense, r.bm25, "yes" if r.cited else "", r.source, r.section, r.id]
+        for r in answer.retrieved
+    ]
 
 
 def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
@@ -199,18 +202,19 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
             for h in hits
         ]
 
-    def feedback_rows(only_down: bool) -> list[list[Any]]:
-        return [
+    def feedback_view(only_down: bool) -> tuple[list[list[Any]], str]:
+        """The feedback table and, ready for the export button, the same rows as a CSV file."""
+        rows = [
             [r["created_at"], "down" if r["rating"] < 0 else "up", r["question"], r["answer"], r["surface"]]
             for r in feedback.rows(only_negative=only_down)
         ]
-
-    def export(only_down: bool) -> str:
         path = Path(tempfile.mkdtemp(prefix="kb-feedback-")) / "feedback.csv"
         path.write_text(feedback.to_csv(only_negative=only_down), encoding="utf-8")
-        return str(path)
+        return rows, str(path)
 
-    docs = [[d["title"], d["kind"], d["as_of"], d["chunks"], ", ".join(d["topics"]), d["source"]] for d in service.documents]
+    docs = [
+        [d["title"], d["kind"], d["as_of"], d["chunks"], ", ".join(d["topics"]), d["source"]] for d in service.documents
+    ]
     with gr.Blocks(title="Staff console: Coupang breach knowledge base") as console:
         gr.Markdown(f"# Staff console\nKnowledge base as of {service.as_of}; {len(service.documents)} documents.")
         with gr.Tab("Ask"):
@@ -224,6 +228,7 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
                 label="Retrieved chunks",
                 interactive=False,
                 wrap=True,
+                elem_id="staff-retrieved",
             )
             go.click(ask, question, [answer_md, status, table, reply], api_name="staff_ask")
             question.submit(ask, question, [answer_md, status, table, reply], api_visibility="private")
@@ -231,12 +236,19 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
             query = gr.Textbox(label="Search the knowledge base", elem_id="staff-search")
             k = gr.Slider(1, 30, value=10, step=1, label="Chunks")
             found = gr.Dataframe(
-                headers=["rank", "fused score", "source", "section", "text"], interactive=False, wrap=True
+                headers=["rank", "fused score", "source", "section", "text"],
+                interactive=False,
+                wrap=True,
+                elem_id="staff-found",
             )
             query.submit(search, [query, k], found, api_name="staff_search")
         with gr.Tab("Documents"):
             gr.Dataframe(
-                value=docs, headers=["title", "kind", "as of", "chunks", "topics", "source"], interactive=False, wrap=True
+                value=docs,
+                headers=["title", "kind", "as of", "chunks", "topics", "source"],
+                interactive=False,
+                wrap=True,
+                elem_id="staff-docs",
             )
         with gr.Tab("Feedback"):
             only_down = gr.Checkbox(label="Only thumbs down", elem_id="only-down")
@@ -248,8 +260,6 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
                 elem_id="feedback-table",
             )
             download = gr.DownloadButton("Export CSV", elem_id="feedback-export")
-            refresh.click(feedback_rows, only_down, rows, api_visibility="private")
-            only_down.change(feedback_rows, only_down, rows, api_visibility="private")
-            download.click(export, only_down, download, api_visibility="private")
-            console.load(feedback_rows, only_down, rows, api_visibility="private")
+            for event in (refresh.click, only_down.change, console.load):
+                event(feedback_view, only_down, [rows, download], api_visibility="private")
     return console

@@ -88,3 +88,94 @@ def service(corpus_settings, embedder):  # type: ignore[no-untyped-def]
     from kb.store import open_store
 
     return AnswerService(corpus_settings, embedder, open_store(corpus_settings, embedder))
+
+
+# --- live servers for the web, API and browser tests ------------------------------------------------
+
+STAFF_USER = "agent"
+STAFF_PASSWORD = "correct-horse-battery"
+ARTIFACTS = Path(os.environ.get("KB_TEST_ARTIFACTS", "artifacts")) / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 180.0, proc: object = None) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:  # type: ignore[attr-defined]
+            raise RuntimeError(f"server exited with {proc.returncode}")  # type: ignore[attr-defined]
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def live_server(corpus_settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+    """`kb serve` as a real process on 127.0.0.1 over the shipped corpus, with one staff user."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from bot.auth import hash_password
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {
+        **os.environ,
+        "KB_HOME": str(corpus_settings.home),
+        "KB_STAFF_USERS": json.dumps({STAFF_USER: hash_password(STAFF_PASSWORD)}),
+        "KB_LOG_LEVEL": "warning",
+    }
+    started = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc=proc)
+    except (RuntimeError, TimeoutError):
+        proc.kill()
+        raise RuntimeError(log.read_text()[-3000:]) from None
+    yield {"url": url, "home": corpus_settings.home, "log": log, "startup_s": time.monotonic() - started}
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+class ThreadServer:
+    """uvicorn serving an app on 127.0.0.1 from a thread of the test process (real HTTP, shared model)."""
+
+    def __init__(self, app: object) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))  # type: ignore[arg-type]
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        wait_ready(self.url, timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
