@@ -54,7 +54,7 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
     install_error_handlers(app)
     app.include_router(build_router(service, feedback))
 
-    common: dict[str, Any] = {"show_error": True, "run_history": False, "footer_links": ["api"], "css": CSS}
+    common: dict[str, Any] = {"show_error": False, "run_history": False, "footer_links": ["api"], "css": CSS}
     if settings.staff_users:
         staff = staff_console(service, feedback).queue(default_concurrency_limit=4)
         gr.mount_gradio_app(

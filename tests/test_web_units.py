@@ -1,0 +1,138 @@
+"""Units behind the web surfaces: masking, password hashes, presentation and escaping, feedback storage, 500s."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from bot.auth import hash_password, login_checker, verify_password
+from bot.cli import app
+from bot.feedback import FeedbackStore
+from bot.present import customer_reply, page_markdown, pieces, safe_url, sources_html
+from bot.privacy import mask_personal_data, strip_personal_data
+from bot.types import Answer, Citation
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("call 010-1234-5678 now", "call [phone] now"),
+        ("call 01012345678 now", "call [phone] now"),
+        ("+82 10 1234 5678", "[phone]"),
+        ("office 02-123-4567", "office [phone]"),
+        ("(555) 123-4567", "[phone]"),
+        ("write to kim.ji+x@mail.example.co.kr.", "write to [email]."),
+        ("RRN 900101-1234567", "RRN [resident-number]"),
+        ("RRN 9001011234567", "RRN [resident-number]"),
+        # figures from the knowledge base stay as they are
+        ("33.7 million accounts, 624.7 billion won", "33.7 million accounts, 624.7 billion won"),
+        ("33,700,000 users on 2025-11-29 within 72 hours", "33,700,000 users on 2025-11-29 within 72 hours"),
+        ("Article 39-2 and 3 million won", "Article 39-2 and 3 million won"),
+    ],
+)
+def test_mask_personal_data(text: str, masked: str):
+    assert mask_personal_data(text) == masked
+
+
+def test_strip_personal_data_leaves_the_question():
+    assert strip_personal_data("me@x.org: what was the fine?") == ": what was the fine?"
+
+
+def test_password_hashes():
+    stored = hash_password("long enough pw")
+    assert stored.startswith("scrypt$") and "long enough" not in stored
+    assert verify_password("long enough pw", stored)
+    assert not verify_password("long enough pX", stored)
+    assert hash_password("long enough pw") != stored  # salted
+    for broken in ("", "plain", "scrypt$1$2$3$zz$yy", "md5$a$b$c$d$e"):
+        assert not verify_password("long enough pw", broken)
+    with pytest.raises(ValueError, match="at least 8"):
+        hash_password("short")
+    check = login_checker({"ana": stored})
+    assert check("ana", "long enough pw") and not check("bob", "long enough pw") and not check("ana", "")
+
+
+def test_hash_password_command_prints_a_settings_entry():
+    result = CliRunner().invoke(app, ["hash-password", "ana"], input="a good password\n")
+    assert result.exit_code == 0, result.output
+    assert verify_password("a good password", json.loads(result.stdout)["ana"])
+    short = CliRunner().invoke(app, ["hash-password", "ana"], input="short\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def _answer(**kw) -> Answer:  # type: ignore[no-untyped-def]
+    rows = [
+        (1, "T <b>", "S", "Q1 <img src=x onerror=alert(1)>", "javascript:alert(1)"),
+        (2, "T", "S2", "Q2", "https://e.org/a?b=1&c=2"),
+    ]
+    cites = [
+        Citation(n=n, source="s.md", title=t, section=sec, quote=q, char_start=0, char_end=len(q), url=u)
+        for n, t, sec, q, u in rows
+    ]
+    base = {"question": "q?", "text": "First [1] second one. [2]", "citations": cites}
+    return Answer(**{**base, **kw})
+
+
+def test_pieces_split_after_each_marker():
+    assert pieces(_answer()) == ["First [1]", "second one. [2]"]
+    assert pieces(_answer(text="No sources here.", citations=[])) == ["No sources here."]
+
+
+def test_page_markdown_escapes_everything_and_drops_unsafe_links():
+    html = page_markdown(_answer())
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "T &lt;b&gt;" in html and "javascript:" not in html
+    assert 'href="https://e.org/a?b=1&amp;c=2"' in html
+    assert page_markdown(_answer(), shown=1).startswith("First [1]") and "Sources" not in page_markdown(
+        _answer(), shown=1
+    )
+    assert page_markdown(_answer(text="<script>x</script>", citations=[], abstained=True)).startswith(
+        "**Not in the knowledge base.** &lt;script&gt;"
+    )
+    assert safe_url("ftp://x") == "" and safe_url("https://ok.org/p") == "https://ok.org/p"
+    assert sources_html(_answer(citations=[])) == ""
+
+
+def test_customer_reply_kinds():
+    reply = customer_reply(_answer(), "2026-06-11")
+    assert reply.startswith("Hello,") and "References:\n[1] T <b>, S\n[2] T, S2 (https://e.org/a?b=1&c=2)" in reply
+    assert "not legal advice" in reply and reply.rstrip().endswith("Customer Support")
+    assert "would rather not guess" in customer_reply(_answer(abstained=True, citations=[]), "x")
+    assert "privacy reasons" in customer_reply(_answer(refused=True, citations=[]), "x")
+
+
+def test_feedback_store_masks_orders_filters_and_exports(tmp_path):
+    store = FeedbackStore(tmp_path / "f" / "fb.sqlite3")
+    a = store.add(_answer(question="mail me at a@b.co"), 1)
+    b = store.add(_answer(), -1, comment="call 010-9999-8888", surface="api")
+    assert [r["id"] for r in store.rows()] == [b, a]
+    assert [r["id"] for r in store.rows(only_negative=True)] == [b]
+    assert store.rows()[1]["question"] == "mail me at [email]" and store.rows()[0]["comment"] == "call [phone]"
+    csv_text = store.to_csv()
+    assert csv_text.splitlines()[0] == "id,created_at,rating,question,answer,citations,abstained,comment,surface"
+    assert len(csv_text.strip().splitlines()) == 3
+    with pytest.raises(ValueError):
+        store.add(_answer(), 0)
+
+
+@pytest.mark.server
+def test_an_unexpected_error_is_a_bare_500(service, corpus_settings, monkeypatch, tmp_path):
+    from bot.server import create_app
+    from tests.conftest import ThreadServer
+
+    settings = corpus_settings.model_copy(update={"home": tmp_path})
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals /etc/passwd")
+
+    with ThreadServer(create_app(settings, service)) as server:
+        monkeypatch.setattr(service, "answer", boom)
+        response = httpx.post(server.url + "/api/ask", json={"question": "fine?"})
+        assert response.status_code == 500
+        assert response.json() == {"error": "Internal error; it has been logged."}
+        v1 = httpx.post(server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
+        assert v1.status_code == 500 and v1.json()["error"]["type"] == "server_error"
+        assert "secret" not in v1.text
