@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bot.api import build_router, install_error_handlers
 from bot.feedback import FeedbackStore
@@ -56,6 +56,11 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
 
     common: dict[str, Any] = {"show_error": False, "run_history": False, "footer_links": ["api"], "css": CSS}
     if settings.staff_users:
+
+        @app.get("/staff", include_in_schema=False)
+        def staff_root() -> RedirectResponse:
+            return RedirectResponse("/staff/")  # Gradio's logout lands here; the mount answers only below /staff/
+
         staff = staff_console(service, feedback).queue(default_concurrency_limit=4)
         gr.mount_gradio_app(
             app,

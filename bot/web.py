@@ -216,7 +216,9 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
         [d["title"], d["kind"], d["as_of"], d["chunks"], ", ".join(d["topics"]), d["source"]] for d in service.documents
     ]
     with gr.Blocks(title="Staff console: Coupang breach knowledge base") as console:
-        gr.Markdown(f"# Staff console\nKnowledge base as of {service.as_of}; {len(service.documents)} documents.")
+        with gr.Row():
+            gr.Markdown(f"# Staff console\nKnowledge base as of {service.as_of}; {len(service.documents)} documents.")
+            gr.Button("Sign out", link="/staff/logout", size="sm", scale=0, min_width=100, elem_id="sign-out")
         with gr.Tab("Ask"):
             question = gr.Textbox(label="Customer question", lines=2, elem_id="staff-question")
             go = gr.Button("Answer", variant="primary", elem_id="staff-ask")

@@ -204,6 +204,8 @@ def test_staff_console_shows_diagnostics_and_a_reply_to_send(live_server, page):
     page.get_by_role("tab", name="Documents").click()
     contains(page, "#staff-docs", "The June 2026 PIPC fine")
     shot(page, "staff-documents")
+    page.click("#sign-out")
+    page.get_by_role("button", name="Login").wait_for()
 
 
 def test_phone_width_has_no_sideways_scroll(live_server, browser):
