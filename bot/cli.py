@@ -189,6 +189,104 @@ def serve(
     uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
 
 
+@app.command("eval")
+@_guard
+def eval_cmd(
+    set_path: Annotated[Path | None, typer.Option("--set", help="Eval set (.jsonl or folder).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/.md/.html.")] = Path("artifacts/eval"),
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="Baseline for the regression check.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the aggregates and gate as JSON.")] = False,
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="Write this run's per-item results as the new baseline.")
+    ] = False,
+    export_fmt: Annotated[str | None, typer.Option("--export", help="Also write ragas or deepeval data.")] = None,
+    no_textbook: Annotated[bool, typer.Option("--no-textbook", help="Skip the textbook baseline pipeline.")] = False,
+) -> None:
+    """Score the bot on the grounding eval set, write reports, and check the gate (exit 1 when it fails)."""
+    settings = _setup()
+    from eval.export import FORMATS, export
+    from eval.gate import BASELINE_FILE, baseline_from
+    from eval.report import write_reports
+    from eval.suite import run_suite
+
+    if export_fmt is not None and export_fmt not in FORMATS:
+        _fail(f"Unknown export format '{export_fmt}': choose from {', '.join(FORMATS)}.")
+    baseline_path = baseline or BASELINE_FILE
+    suite = run_suite(
+        settings,
+        set_path,
+        with_textbook=not no_textbook,
+        baseline_path=None if update_baseline else baseline_path,
+        show_progress=not as_json,
+    )
+    report = suite.report
+    paths = write_reports(report, out)
+    if export_fmt:
+        paths[export_fmt] = export(suite.ours, export_fmt, out)
+    if update_baseline:
+        doc = baseline_from(suite.ours, report["pipelines"]["ours"]["aggregates"], report["meta"]["set"])
+        baseline_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        paths["baseline"] = baseline_path
+    gate = report["gate"]
+    if as_json:
+        summary = {name: p["aggregates"] for name, p in report["pipelines"].items()}
+        typer.echo(json.dumps({"aggregates": summary, "gate": gate, "files": {k: str(v) for k, v in paths.items()}}))
+    else:
+        typer.echo(_eval_summary(report))
+        typer.echo("reports: " + ", ".join(str(p) for p in paths.values()))
+    if not gate["passed"] and not update_baseline:
+        raise typer.Exit(1)
+
+
+_SUMMARY_KEYS = (
+    "recall@5",
+    "mrr@10",
+    "ndcg@10",
+    "fact_recall",
+    "number_exactness",
+    "citation_validity",
+    "citation_precision",
+    "grounded_sentence_rate",
+    "abstention_f1",
+    "false_premise_handled",
+    "personal_data_refused",
+    "canary_leaks",
+    "must_not_violations",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "pass_rate",
+)
+
+
+def _eval_summary(report: dict[str, Any]) -> str:
+    pipes = report["pipelines"]
+    names = list(pipes)
+    lines = [f"{'metric':<24}" + "".join(f"{n:>12}" for n in names)]
+    for key in _SUMMARY_KEYS:
+        cells = []
+        for n in names:
+            v = pipes[n]["aggregates"].get(key)
+            cells.append(f"{'-' if v is None else (f'{v:.3f}' if isinstance(v, float) else v):>12}")
+        lines.append(f"{key:<24}" + "".join(cells))
+    gate = report["gate"]
+    reg = gate.get("regression")
+    if reg:
+        lines.append(
+            f"baseline: {len(reg['regressed'])} regressed, {len(reg['improved'])} improved, {reg['unchanged']} unchanged"
+        )
+    lines.append("gate: " + ("PASSED" if gate["passed"] else "FAILED"))
+    for failure in gate["failures"]:
+        lines.append(f"  - {failure}")
+    failing = [i for i in report["items"] if not i["passed"]]
+    if failing:
+        lines.append(f"failing items ({len(failing)}):")
+        for i in failing:
+            lines.append(f"  {i['id']} [{i['category']}] {i['question']}")
+            lines.append(f"      why: {'; '.join(i['reasons'])}")
+            lines.append(f"      answer: {i['answer'][:200]}")
+    return "\n".join(lines)
+
+
 @app.command("hash-password")
 def hash_password_cmd(
     user: Annotated[str, typer.Argument(help="The staff user name.")],

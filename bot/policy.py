@@ -16,13 +16,34 @@ _PERSON = (
     r"|my (?:neighbou?r|ex|boss|friend|colleague|wife|husband|partner|sister|brother|mother|father)"
     r"|[A-Z][a-z]+(?: [A-Z][a-z-]+)+"
 )
-_QUAL = r"(?:(?:the|all|affected|coupang|leaked|other|those|these|every|some|any|specific|individual)\s+){0,3}"
-_PERSON_LOWER = _PERSON.replace("|[A-Z][a-z]+(?: [A-Z][a-z-]+)+", "")
-_OTHERS = r"my (?:neighbou?r|ex|boss|friend|colleague|wife|husband|partner|sister|brother|mother|father)"
+_QUAL = r"(?:(?:the|all|affected|coupang|leaked|other|those|these|every|some|any|specific|individual|a|an|\d+)\s+){0,3}"
+_PERSON_LOWER = (
+    _PERSON.replace("|[A-Z][a-z]+(?: [A-Z][a-z-]+)+", "") + "|customer|user|person|individual|member|resident|plaintiff"
+)
+_OTHERS = (
+    r"my (?:neighbou?r|ex|ex-\w+|girlfriend|boyfriend|boss|friend|colleague|wife|husband|partner|sister|brother"
+    r"|mother|father|landlord|tenant|classmate|coworker|co-worker)"
+)
+# Adjectives that may sit between a possessive and the data asked for ("Rogers' personal mobile number").
+_ADJ = r"(?:(?:personal|private|home|mobile|cell|current|real|exact|full|coupang|delivery|shared)\s+){0,3}"
+# Values (not kinds) of personal data, as asked for in bulk: "the e-mail addresses that were leaked".
+_VALUES = (
+    r"(?:e-?mail(?: address)?(?:es|s)|phone numbers|mobile numbers|(?:home |delivery )?addresses|names|real names"
+    r"|order histories|order history|purchase histories|(?:delivery )?address book entries|entrance codes|passwords"
+    r"|resident registration numbers|card numbers|contact details|personal details)"
+)
 _REFUSE = [
-    # "Bom Kim's phone number", "the suspect's name", "my neighbour's address"
+    # "Bom Kim's phone number", "the suspect's name", "my neighbour's address", "Park Min-jun's order history"
     re.compile(
-        rf"\b(?:[A-Z][a-z]+(?: [A-Z][a-z-]+)*|suspect|hacker|attacker|employee|developer|engineer|insider|ceo|founder|neighbou?r|victim|customer|user|person)['’]s? (?:{_PII})\b",
+        rf"\b(?:[A-Z][a-z]+(?: [A-Z][a-z-]+)*|suspect|hacker|attacker|employee|developer|engineer|insider|ceo|founder|neighbou?r|victim|customer|user|person)['’]s? {_ADJ}(?:{_PII}|order history|purchase history)\b(?! book)",
+        re.I,
+    ),
+    # "the entrance code ... for my ex-girlfriend's building"
+    re.compile(rf"\b(?:{_PII})\b.{{0,40}}\b(?:of|for|belonging to) {_OTHERS}", re.I),
+    # "list the e-mail addresses that were leaked", "dump the address book entries of users in Daegu"
+    re.compile(
+        rf"\b(?:list|give|dump|show|send|print|share|export|find|get|tell)\b(?: me| us)?(?: all| every)?(?: of)? the "
+        rf"{_ADJ}{_VALUES}(?:,? (?:and|or) {_ADJ}{_VALUES})* (?:that|which|of|for|from|belonging)\b",
         re.I,
     ),
     # "the address of Harold Rogers", "phone numbers for customers"
@@ -48,6 +69,7 @@ _ABOUT_CATEGORIES = re.compile(
     r"\b(?:was|were|is|are|got|get|been)\b.{0,30}\b(?:exposed|leaked|affected|compromised|stolen|included|accessed|viewed)\b",
     re.I,
 )
+_WHY = re.compile(r"^\s*(?:why|how come|what for)\b", re.I)
 _REQUEST_VERB = re.compile(r"\b(?:give|show|list|send|tell me|find|look up|download|share|print|dump|provide)\b", re.I)
 
 REFUSAL = (
@@ -79,7 +101,13 @@ def is_personal_data_request(question: str) -> bool:
     """
     if _SELF.search(question) and not re.search(_OTHERS, question, re.I):
         return False
-    if _ABOUT_CATEGORIES.search(question) and not _REQUEST_VERB.search(question):
+    if _WHY.search(question) and not _REQUEST_VERB.search(question):
+        return False  # "Why do shops collect customers' addresses?" asks about practice, not for the data
+    if (
+        _ABOUT_CATEGORIES.search(question)
+        and not _REQUEST_VERB.search(question)
+        and not re.search(_OTHERS, question, re.I)
+    ):
         return False
     return any(p.search(question) for p in _REFUSE)
 

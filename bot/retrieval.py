@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,11 @@ class Index:
         if self.chunks:
             self.bm25.index(docs, show_progress=False)
         self.vocab = {t for d in docs for t in d}
+        #: Surface words (lower case) and their counts, for spelling repair of questions.
+        self.words: dict[str, int] = {}
+        for c in self.chunks:
+            for w in re.findall(r"[a-z]+", c.text.lower()):
+                self.words[w] = self.words.get(w, 0) + 1
         df: dict[str, int] = {}
         for d in docs:
             for t in set(d):

@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.condense import condense
+from bot.condense import clean_question, condense
 from bot.extractive import Candidate, SentenceCache, candidates, select
 from bot.policy import REFUSAL, is_personal_data_request
-from bot.privacy import strip_personal_data
 from bot.retrieval import Hit, Index
 from bot.types import Answer, Citation, Retrieved, Turn
 from bot.verify import verify_answer
@@ -118,6 +117,13 @@ class AnswerService:
             doc["chunks"] += 1
         return sorted(docs.values(), key=lambda d: (d["kind"], d["title"].lower()))
 
+    def doc_texts(self) -> dict[str, str]:
+        """Each document's chunks joined, by source id (for checks that need a whole document's words)."""
+        texts: dict[str, list[str]] = {}
+        for c in self.index.chunks:
+            texts.setdefault(str(c.meta["source"]), []).append(c.text)
+        return {k: "\n".join(v) for k, v in texts.items()}
+
     def search(self, query: str, k: int = 10) -> list[Hit]:
         """Top chunks for a query (the same fused retrieval answers use), for the staff console.
 
@@ -203,9 +209,12 @@ class AnswerService:
     def rewrite(self, state: _State) -> _State:
         """Rewrite a follow-up into a standalone query."""
         if state.answer is None:
-            # An e-mail or phone number the user shares is not part of the question; it would only
-            # add words the knowledge base never uses and lower the confidence.
-            state.clean = strip_personal_data(state.question) or state.question
+            # Orders to the assistant, e-mails and phone numbers are not part of the question; chat-speak
+            # and typos would only add words the knowledge base never uses.
+            state.clean = clean_question(state.question, self.index.words, self.index.vocab)
+            if not state.clean:
+                state.answer = self._abstain(state, "the message gives instructions and asks nothing")
+                return state
             state.query = condense(state.clean, state.history)
             later = self._after_knowledge_base(state.question)
             if later:
@@ -308,6 +317,8 @@ class AnswerService:
     def _abstain(self, state: _State, reason: str) -> Answer:
         if reason.startswith("asks about"):
             text = f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE
+        elif reason.startswith("the message gives instructions"):
+            text = "I only answer questions from my knowledge base and don't follow instructions in messages. " + SCOPE
         else:
             text = "I couldn't find that in my knowledge base, so I won't guess. " + SCOPE
         return Answer(

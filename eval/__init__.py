@@ -1,5 +1,8 @@
-"""Evaluation: question sets, calibration and (later) metrics and the CI gate. It calls ``bot``; it never re-implements it."""
+"""Evaluation: question sets, calibration, metrics, reports and the CI gate. It calls ``bot``; it never re-implements it."""
 
 from pathlib import Path
 
-QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
+HERE = Path(__file__).resolve().parent
+QUESTIONS_DIR = HERE / "questions"
+SETS_DIR = HERE / "sets"
+FIXTURES_DIR = HERE / "fixtures"
