@@ -183,6 +183,7 @@ def clean_question(question: str, words: dict[str, int], vocab: set[str] | froze
 
     text = strip_personal_data(drop_orders(question))
     text = _SHORT_NUMBER.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2).lower()]}", text)
+    text = re.sub(r"\bArt\.?\s*(?=\d)", "Article ", text, flags=re.I)
 
     def word(m: re.Match[str]) -> str:
         raw = m.group(0)
@@ -199,3 +200,25 @@ def clean_question(question: str, words: dict[str, int], vocab: set[str] | froze
 
     text = _WORD.sub(word, text)
     return re.sub(r"\s{2,}", " ", text).strip()
+
+
+_PART_BREAK = re.compile(
+    r"\s*(?:[,;]\s*|\s+)and\s+(?=(?:what|when|where|who|whom|which|why|how|is|are|was|were|do|does|did|can|could"
+    r"|should|will|would|has|have|had)\b)|(?<=\?)\s+(?=\S)",
+    re.I,
+)
+
+
+def split_parts(question: str) -> list[str]:
+    """A question that asks two things ("What was the fine, and when was it imposed?") as its parts.
+
+    Parts with fewer than three words of their own stay with the part before them.
+    """
+    parts: list[str] = []
+    for piece in _PART_BREAK.split(question):
+        piece = piece.strip(" ,;")
+        if parts and len(tokenize(piece)) < 3:
+            parts[-1] = f"{parts[-1]} {piece}"
+        elif piece:
+            parts.append(piece)
+    return parts or [question]

@@ -142,13 +142,26 @@ def candidates(
     return out
 
 
-def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.65) -> list[Candidate]:
+def _source(c: Candidate) -> str:
+    return str(c.hit.chunk.meta["source"])
+
+
+def select(
+    cands: Sequence[Candidate],
+    max_sentences: int,
+    relative: float = 0.65,
+    *,
+    other_relative: float | None = None,
+    max_sources: int | None = None,
+) -> list[Candidate]:
     """Pick the best sentences, skipping near-duplicates, then order them to read well.
 
     Args:
         cands: Scored candidates, best first.
         max_sentences: Cap on the answer length.
         relative: Keep only sentences scoring at least this share of the best.
+        other_relative: Sentences from other documents than the best sentence's need this share of the best.
+        max_sources: Cite at most this many documents.
 
     Returns:
         The chosen sentences grouped by source (best source first), in source order within a group.
@@ -162,6 +175,12 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.6
     for c in cands:
         if c.score < floor or len(chosen) == max_sentences:
             break
+        if _source(c) != _source(cands[0]):
+            if other_relative is not None and c.score < cands[0].score * other_relative:
+                continue
+            sources = {_source(o) for o in chosen}
+            if max_sources is not None and _source(c) not in sources and len(sources) >= max_sources:
+                continue
         if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
             continue
         tokens = set(tokenize(c.text))
@@ -171,5 +190,75 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float = 0.6
         covered |= tokens
     group_rank: dict[str, int] = {}
     for c in chosen:
-        group_rank.setdefault(str(c.hit.chunk.meta["source"]), len(group_rank))
-    return sorted(chosen, key=lambda c: (group_rank[str(c.hit.chunk.meta["source"])], c.start))
+        group_rank.setdefault(_source(c), len(group_rank))
+    return sorted(chosen, key=lambda c: (group_rank[_source(c)], c.start))
+
+
+_COUNT_Q = re.compile(
+    r"\bhow many\s+(.+?)\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|got|get)\b", re.I
+)
+_DAY = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{1,2})\b"
+)
+_AMOUNT_Q = re.compile(r"\bhow much\b|\bwhat (?:was|is|were|are) the (?:amount|price|cost|fee|salary|budget)\b", re.I)
+_MONEY = re.compile(
+    r"\d[\d,.]*\s*(?:%|percent|won|(?:million|billion|trillion)\b)|(?:US)?\$\s?\d|\d\s*(?:dollars|times)\b", re.I
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
+#: Names so common in the knowledge base that they pin nothing down.
+_COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul", "I"}
+_YEARLIKE = re.compile(r"^(?:19|20)\d\d$")
+#: Counted nouns any count answers ("how many people" is answered by "4,536 accounts"), and modifiers that do
+#: not change what is counted ("additional affected accounts").
+_GENERIC_COUNTED = {
+    "people",
+    "person",
+    "user",
+    "customer",
+    "account",
+    "member",
+    "time",
+    "case",
+    "victim",
+    "one",
+    "addit",
+    "additional",
+    "affect",
+    "total",
+    "new",
+    "more",
+    "other",
+    "different",
+    "leak",
+    "expose",
+    "separate",
+}
+
+
+def _counts(text: str) -> bool:
+    """Whether a sentence states a count or amount (a number that is not a year or a day of a date)."""
+    days = {m.group(2) for m in _DAY.finditer(text)}
+    return any(not _YEARLIKE.match(n) and n not in days for n in re.findall(r"\d[\d,.]*", text))
+
+
+def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
+    """Why the chosen evidence does not state what the question pins down ("" when it does).
+
+    A question naming a day ("on March 3, 2026") needs evidence about that day; "how many X" needs a sentence
+    with a count and X itself. Near-miss evidence (a sentence about Coupang's share price, but not on that day)
+    is then an abstention rather than an answer to another question.
+    """
+    texts = [c.text for c in chosen]
+    for month, day in _DAY.findall(question):
+        if not any(re.search(rf"\b{month}\s+{day}\b", t) for t in texts):
+            return f"no evidence about {month} {day}"
+    if _AMOUNT_Q.search(question):
+        names = [n for n in _NAME.findall(question) if n not in _COMMON_NAMES]
+        if not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
+            return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
+    m = _COUNT_Q.search(question)
+    if m:
+        wanted = {t for t in tokenize(m.group(1)) if t not in _GENERIC_COUNTED}
+        if not any(_counts(t) and wanted <= set(tokenize(t)) for t in texts):
+            return f"no sentence counts '{m.group(1)}'"
+    return ""

@@ -46,6 +46,7 @@ class Index:
         if self.chunks:
             self.bm25.index(docs, show_progress=False)
         self.vocab = {t for d in docs for t in d}
+        self._prefixes = {t[:n] for t in self.vocab for n in range(3, 6) if len(t) >= n}
         #: Surface words (lower case) and their counts, for spelling repair of questions.
         self.words: dict[str, int] = {}
         for c in self.chunks:
@@ -59,6 +60,10 @@ class Index:
         self.idf = {t: float(np.log(1 + n / c)) for t, c in df.items()}
         self.max_idf = float(np.log(1 + n))
         self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = None
+
+    def knows(self, token: str) -> bool:
+        """Whether the knowledge base uses this token or a word of its family ("secure" for "security")."""
+        return token in self.vocab or (len(token) >= 3 and token[:5] in self._prefixes)
 
     def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
         """Enable the sentence-level dense ranking: every sentence's vector and its chunk position."""

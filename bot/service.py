@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import re
 import threading
@@ -13,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.condense import clean_question, condense
-from bot.extractive import Candidate, SentenceCache, candidates, select
+from bot.condense import clean_question, condense, split_parts
+from bot.extractive import Candidate, SentenceCache, candidates, select, unstated_focus
 from bot.policy import REFUSAL, is_personal_data_request
 from bot.retrieval import Hit, Index
 from bot.types import Answer, Citation, Retrieved, Turn
@@ -31,6 +33,11 @@ _OOV_PENALTY = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
 _FUTURE = re.compile(
     r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I
+)
+
+_LATE_IN_YEAR = re.compile(
+    r"\b(?:full|whole|entire) year(?: of)? (20\d\d)\b|\b(?:end|second half|last quarter|fourth quarter|Q4) of (20\d\d)\b",
+    re.I,
 )
 
 SCOPE = (
@@ -54,6 +61,9 @@ class _State:
     topic: str | None = None
     query: str = ""
     clean: str = ""
+    #: One ``(text, query, vector, hits)`` per part of a question that asks two things.
+    parts: list[tuple[str, str, np.ndarray, list[Hit]]] = field(default_factory=list)
+    unstated: str = ""
     qvec: np.ndarray | None = None
     hits: list[Hit] = field(default_factory=list)
     chosen: list[Candidate] = field(default_factory=list)
@@ -222,22 +232,40 @@ class AnswerService:
         return state
 
     def retrieve(self, state: _State) -> _State:
-        """Fetch the chunks for the query."""
+        """Fetch the chunks for the query (for each part, when the question asks two things)."""
         if state.answer is None:
-            state.qvec = self.embedder.encode([state.query])[0]
-            state.hits = self.index.retrieve(
-                state.query, state.k, kind=state.kind, topic=state.topic, query_vector=state.qvec
-            )
+            texts = split_parts(state.clean)
+            queries = [state.query] if len(texts) == 1 else [condense(t, state.history) for t in texts]
+            vectors = self.embedder.encode(queries)
+            for text, query, vec in zip(texts, queries, vectors, strict=True):
+                hits = self.index.retrieve(query, state.k, kind=state.kind, topic=state.topic, query_vector=vec)
+                state.parts.append((text, query, vec, hits))
+            state.qvec = vectors[0]
+            state.hits = _merge([hits for *_, hits in state.parts])
         return state
 
     def write(self, state: _State) -> _State:
-        """Choose evidence sentences (extractive writer) and measure confidence."""
-        if state.answer is None and state.hits and state.qvec is not None:
-            top = state.hits[: min(len(state.hits), 6)]
-            cands = candidates(state.clean, state.query, state.qvec, top, self.sentences, self.index)
-            state.confidence = self._confidence(state.clean, cands[0].score if cands else 0.0)
-            if state.confidence >= self.threshold:
-                state.chosen = select(cands, self.settings.max_sentences)
+        """Choose evidence sentences (extractive writer) for each part and measure confidence."""
+        if state.answer is not None:
+            return state
+        share = max(2, self.settings.max_sentences // len(state.parts)) if len(state.parts) > 1 else None
+        confidences = []
+        for text, query, vec, hits in state.parts:
+            cands = candidates(text, query, vec, hits[: min(len(hits), 6)], self.sentences, self.index)
+            confidence = self._confidence(text, cands[0].score if cands else 0.0)
+            confidences.append(confidence)
+            if confidence < self.threshold:
+                continue
+            # Stay close to the best document: other documents only for strong sentences, two at most.
+            chosen = select(cands, share or self.settings.max_sentences, other_relative=0.85, max_sources=2)
+            missing = unstated_focus(text, chosen)
+            if missing:
+                state.unstated = missing
+                continue
+            state.chosen += [
+                c for c in chosen if all(c.start != o.start or c.hit.chunk.id != o.hit.chunk.id for o in state.chosen)
+            ]
+        state.confidence = max(confidences, default=0.0)
         return state
 
     def finish(self, state: _State) -> Answer:
@@ -250,7 +278,15 @@ class AnswerService:
         kept = {n for v in checked.kept for n in v.cites}
         citations = [c for c in citations if c.n in kept]
         if not citations:
-            reason = "low confidence" if state.confidence < self.threshold else "no supported sentence"
+            reason = (
+                "low confidence"
+                if state.confidence < self.threshold
+                else (
+                    f"the evidence does not state what is asked: {state.unstated}"
+                    if state.unstated
+                    else "no supported sentence"
+                )
+            )
             return self._abstain(state, reason)
         renumber = {c.n: i for i, c in enumerate(citations, start=1)}
         for c in citations:
@@ -272,7 +308,7 @@ class AnswerService:
     def _confidence(self, question: str, best: float) -> float:
         # A question word the knowledge base never uses (a company, a topic) is strong evidence
         # that the question is about something else, however close the nearest sentence looks.
-        unknown = {t for t in tokenize(question) if t not in self.index.vocab and not t.isdigit()}
+        unknown = {t for t in tokenize(question) if not self.index.knows(t) and not t.isdigit()}
         return best * (_OOV_PENALTY ** min(len(unknown), 2))
 
     def _cite(self, n: int, c: Candidate) -> Citation:
@@ -310,6 +346,11 @@ class AnswerService:
         years = [int(y) for y in _YEAR.findall(question)]
         if last_year and years and max(years) > last_year:
             return f"asks about {max(years)}, after the knowledge base's date ({self.as_of})"
+        late = _LATE_IN_YEAR.search(question)
+        if late and self.as_of[5:7].isdigit() and int(self.as_of[5:7]) < 12:
+            year = int(late.group(1) or late.group(2))
+            if last_year and year >= last_year:
+                return f"asks about the rest of {year}, after the knowledge base's date ({self.as_of})"
         if _FUTURE.search(question):
             return f"asks about the future; the knowledge base runs to {self.as_of}"
         return ""
@@ -330,6 +371,20 @@ class AnswerService:
             retrieved=self._retrieved(state, set()),
             rewritten_question=state.query,
         )
+
+
+def _merge(rankings: list[list[Hit]]) -> list[Hit]:
+    """Interleave several hit lists (one per question part), each chunk once, ranks renumbered."""
+    if len(rankings) == 1:
+        return rankings[0]
+    seen: set[str] = set()
+    merged: list[Hit] = []
+    for row in itertools.zip_longest(*rankings):
+        for hit in row:
+            if hit is not None and hit.chunk.id not in seen:
+                seen.add(hit.chunk.id)
+                merged.append(dataclasses.replace(hit, rank=len(merged) + 1))
+    return merged
 
 
 _SERVICE_LOCK = threading.Lock()

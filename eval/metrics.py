@@ -26,7 +26,8 @@ DEFINITIONS: dict[str, str] = {
     "source.",
     "grounded_sentence_rate": "Share of answer sentences that the run-time verifier (bot.verify) keeps when checked "
     "against the quotes they cite.",
-    "abstention_precision": "Of the items the bot declined (abstained or refused), the share that should be declined.",
+    "abstention_precision": "Of the items the bot declined (abstained or refused), the share that should be declined "
+    "(false-premise items are left out: declining one is as right as correcting it).",
     "abstention_recall": "Of the items that should be declined (answerable = false), the share the bot declined.",
     "abstention_f1": "Harmonic mean of abstention precision and recall.",
     "false_premise_handled": "Share of false-premise items answered with the correct fact or declined, without "

@@ -286,9 +286,11 @@ def aggregate(results: Sequence[Scored]) -> dict[str, Any]:
     )
     sentences = sum(x["sentences_total"] for x in meas)
     agg["grounded_sentence_rate"] = sum(x["sentences_grounded"] for x in meas) / sentences if sentences else None
-    tp = sum(1 for s in results if not s.item.answerable and s.measures["declined"])
-    fp = sum(1 for s in results if s.item.answerable and s.measures["declined"])
-    fn = sum(1 for s in results if not s.item.answerable and not s.measures["declined"])
+    # False-premise items are left out: declining one is as right as correcting it (false_premise_handled).
+    matrix = [s for s in results if s.item.category != "false_premise"]
+    tp = sum(1 for s in matrix if not s.item.answerable and s.measures["declined"])
+    fp = sum(1 for s in matrix if s.item.answerable and s.measures["declined"])
+    fn = sum(1 for s in matrix if not s.item.answerable and not s.measures["declined"])
     p, r, f = m.precision_recall_f1(tp, fp, fn)
     agg.update(abstention_precision=p, abstention_recall=r, abstention_f1=f)
     fps = [s for s in results if s.item.category == "false_premise"]
