@@ -115,7 +115,11 @@ CONVERSATIONS = [
     ("What is PIPA Article 39-2?", "How much can I claim under it?", ["3 million won"]),
     ("Who became interim CEO of Coupang Korea?", "When did he take over?", ["December 10, 2025"]),
     ("How many accounts were affected by the Coupang breach?", "How does that compare with Equifax?", ["147 million"]),
-    ("What is Talpang?", "Did it hurt Coupang's user numbers?", ["33.18 million", "1.1 million", "3.2%", "exodus", "modestly"]),
+    (
+        "What is Talpang?",
+        "Did it hurt Coupang's user numbers?",
+        ["33.18 million", "1.1 million", "3.2%", "exodus", "modestly"],
+    ),
     (
         "What does the Network Act require after an intrusion?",
         "Did Coupang meet that deadline?",
