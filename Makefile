@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run chat ingest test test-fast check bench calibrate clean
+.PHONY: install run chat eval ingest test test-fast check bench calibrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ check: install
 
 test: check
 	$(BIN)/pytest
+	$(BIN)/kb eval --out artifacts/eval
+
+eval: install
+	$(BIN)/kb eval --out artifacts/eval
 
 test-fast: install
 	$(BIN)/pytest -m "not server" -x -q

@@ -15,6 +15,8 @@ from kb.embeddings import Embedder
 from kb.text import split_sentences, tokenize
 
 _MIN_CHARS = 25
+#: Weight of meaning against IDF-weighted word overlap in a sentence's score.
+SEM_WEIGHT = 0.55
 _DUPLICATE_SIM = 0.85
 _MIN_NEW = 0.4
 _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
@@ -136,7 +138,7 @@ def candidates(
                 bonus += 0.04
             if wants_who and re.search(r"\b[A-Z][a-z]+ [A-Z][a-z]+", text):
                 bonus += 0.03
-            c.score = 0.55 * c.semantic + 0.45 * c.lexical + bonus + 0.04 / hit.rank
+            c.score = SEM_WEIGHT * c.semantic + (1 - SEM_WEIGHT) * c.lexical + bonus + 0.04 / hit.rank
             out.append(c)
     out.sort(key=lambda c: (-c.score, c.hit.chunk.id, c.start))
     return out

@@ -23,7 +23,8 @@ DEFINITIONS: dict[str, str] = {
     "citation_validity": "Share of citations whose quote is exactly the source text at its offsets and whose chunk "
     "is among the chunks retrieved for that answer (hard invariant: 1.0).",
     "citation_precision": "Share of citations, over answered items that have gold sources, whose document is a gold "
-    "source.",
+    "source or states the item's expected fact verbatim (every must_include group; multi-hop: any group). The corpus "
+    "repeats key facts across documents, so citing any document that states the fact is a correct citation.",
     "grounded_sentence_rate": "Share of answer sentences that the run-time verifier (bot.verify) keeps when checked "
     "against the quotes they cite.",
     "abstention_precision": "Of the items the bot declined (abstained or refused), the share that should be declined "

@@ -29,6 +29,14 @@ class Suite:
     textbook: list[Scored]
 
 
+def _shown(path: Path) -> str:
+    """The path relative to the working folder when it is inside it (reports and baselines stay portable)."""
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def run_suite(
     settings: Settings,
     set_path: Path | None = None,
@@ -70,7 +78,7 @@ def run_suite(
     gate = check(pipelines["ours"]["aggregates"], scored, load_gate(), baseline, str(baseline_path or ""))
     report = {
         "meta": {
-            "set": str(path),
+            "set": _shown(path),
             "items": len(items),
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "mode": "extractive",
