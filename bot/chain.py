@@ -1,4 +1,4 @@
-"""The whole pipeline as one LangChain runnable: validate -> rewrite -> retrieve -> write -> verify."""
+"""The whole pipeline as one LangChain runnable: validate -> rewrite -> retrieve -> write -> verify -> generate."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def build_chain(service: AnswerService) -> Any:
         | RunnableLambda(service.retrieve, name="retrieve")
         | RunnableLambda(service.write, name="write")
         | RunnableLambda(service.finish, name="verify")
+        | RunnableLambda(service.generate, name="generate")
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.condense import clean_question, condense, split_parts
+from bot.condense import clean_question, condense, is_follow_up, split_parts
 from bot.extractive import Candidate, SentenceCache, candidates, select, unstated_focus
 from bot.policy import REFUSAL, is_personal_data_request
 from bot.retrieval import Hit, Index
@@ -26,6 +27,8 @@ from kb.errors import InputError
 from kb.settings import Settings
 from kb.store import Store, open_store
 from kb.text import tokenize
+
+log = logging.getLogger(__name__)
 
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
@@ -64,6 +67,7 @@ class _State:
     #: One ``(text, query, vector, hits)`` per part of a question that asks two things.
     parts: list[tuple[str, str, np.ndarray, list[Hit]]] = field(default_factory=list)
     unstated: str = ""
+    extractive: bool = False  # the answer came from the writer (not an early refusal or abstention)
     qvec: np.ndarray | None = None
     hits: list[Hit] = field(default_factory=list)
     chosen: list[Candidate] = field(default_factory=list)
@@ -225,7 +229,7 @@ class AnswerService:
             if not state.clean:
                 state.answer = self._abstain(state, "the message gives instructions and asks nothing")
                 return state
-            state.query = condense(state.clean, state.history)
+            state.query = self._condense(state)
             later = self._after_knowledge_base(state.question)
             if later:
                 state.answer = self._abstain(state, later)
@@ -268,10 +272,56 @@ class AnswerService:
         state.confidence = max(confidences, default=0.0)
         return state
 
-    def finish(self, state: _State) -> Answer:
-        """Cite, verify each sentence against its evidence, and build the answer (or abstain)."""
-        if state.answer is not None:
-            return state.answer
+    def finish(self, state: _State) -> _State:
+        """Cite, verify each sentence against its evidence, and build the extractive answer (or abstain)."""
+        if state.answer is None:
+            state.answer = self._extractive(state)
+            state.extractive = True
+        return state
+
+    def generate(self, state: _State) -> Answer:
+        """In generative mode, let the LLM write from the evidence, keep only guarded sentences, else fall back."""
+        answer = state.answer
+        assert answer is not None
+        if not (self.settings.generative and state.extractive and not answer.abstained):
+            return answer  # refusals and abstentions never reach the model
+        from bot.generative import LLMError, build_evidence, guard, messages
+
+        evidence = build_evidence(state.hits)
+        try:
+            reply = self.llm.complete(messages(state.clean, evidence))
+        except LLMError as exc:
+            log.warning("LLM server failed, answering extractively: %s", exc)
+            return answer.model_copy(update={"fallback": True, "fallback_reason": f"LLM error: {exc}"})
+        guarded = guard(reply, evidence)
+        if not guarded.citations:
+            why = (
+                "the model found no answer in the evidence"
+                if guarded.model_declined
+                else "no sentence passed the guard"
+            )
+            return answer.model_copy(
+                update={"fallback": True, "fallback_reason": why, "dropped_sentences": guarded.dropped}
+            )
+        cited = {c.chunk_id for c in guarded.citations}
+        return answer.model_copy(
+            update={
+                "text": guarded.text,
+                "citations": guarded.citations,
+                "mode": "generative",
+                "dropped_sentences": guarded.dropped,
+                "retrieved": self._retrieved(state, cited),
+            }
+        )
+
+    @cached_property
+    def llm(self) -> Any:
+        """The LLM client (generative mode only)."""
+        from bot.generative import LLMClient
+
+        return LLMClient(self.settings)
+
+    def _extractive(self, state: _State) -> Answer:
         citations = [self._cite(n, c) for n, c in enumerate(state.chosen, start=1)]
         draft = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         checked = verify_answer(draft, {c.n: c.quote for c in citations})
@@ -304,6 +354,17 @@ class AnswerService:
         )
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _condense(self, state: _State) -> str:
+        """The standalone query: the LLM rewrites follow-ups in generative mode, else (or on failure) the rules do."""
+        if self.settings.generative and state.history and is_follow_up(state.clean):
+            from bot.generative import LLMError, condense_with_llm
+
+            try:
+                return condense_with_llm(self.llm, state.clean, state.history)
+            except LLMError as exc:
+                log.warning("LLM rewrite failed, using the rule-based rewrite: %s", exc)
+        return condense(state.clean, state.history)
 
     def _confidence(self, question: str, best: float) -> float:
         # A question word the knowledge base never uses (a company, a topic) is strong evidence

@@ -54,5 +54,7 @@ class Answer(BaseModel):
     confidence: float = 0.0
     retrieved: list[Retrieved] = Field(default_factory=list)
     rewritten_question: str = Field("", description="The question used for retrieval after follow-up rewriting.")
-    mode: str = "extractive"
-    dropped_sentences: int = 0
+    mode: str = Field("extractive", description="Which writer produced the text: extractive or generative.")
+    dropped_sentences: int = Field(0, description="Sentences removed because their evidence did not support them.")
+    fallback: bool = Field(False, description="Generative mode fell back to the extractive answer.")
+    fallback_reason: str = ""

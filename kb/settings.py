@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,14 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
     log_level: str = Field("WARNING", description="Log level for entry points.")
+    answer_mode: Literal["extractive", "generative"] = Field(
+        "extractive", description="extractive (no LLM) or generative (needs KB_LLM_BASE_URL; guarded, falls back)."
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1.")
+    llm_model: str | None = Field(None, description="Model name on that server.")
+    llm_api_key: str | None = Field(None, description="API key for the LLM server, if it needs one.")
+    llm_timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the LLM before falling back.")
+    llm_max_tokens: int = Field(400, ge=16, le=4096, description="Longest generative reply.")
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port `kb serve` listens on.")
     staff_users: dict[str, str] = Field(
@@ -45,6 +54,11 @@ class Settings(BaseSettings):
         if len(value) < 3:
             raise ValueError(f"Invalid collection '{value}': Chroma needs 3 or more characters.")
         return value
+
+    @property
+    def generative(self) -> bool:
+        """Generative answers are on: the mode asks for them and an LLM server is named."""
+        return self.answer_mode == "generative" and bool(self.llm_base_url)
 
     @property
     def chroma_path(self) -> Path:
