@@ -201,6 +201,9 @@ def eval_cmd(
     ] = False,
     export_fmt: Annotated[str | None, typer.Option("--export", help="Also write ragas or deepeval data.")] = None,
     no_textbook: Annotated[bool, typer.Option("--no-textbook", help="Skip the textbook baseline pipeline.")] = False,
+    mode: Annotated[
+        str, typer.Option("--mode", help="extractive, or generative: also score the LLM path (needs KB_LLM_BASE_URL).")
+    ] = "extractive",
 ) -> None:
     """Score the bot on the grounding eval set, write reports, and check the gate (exit 1 when it fails)."""
     settings = _setup()
@@ -209,6 +212,8 @@ def eval_cmd(
     from eval.report import write_reports
     from eval.suite import run_suite
 
+    if mode not in ("extractive", "generative"):
+        _fail(f"Unknown mode '{mode}': choose extractive or generative.")
     if export_fmt is not None and export_fmt not in FORMATS:
         _fail(f"Unknown export format '{export_fmt}': choose from {', '.join(FORMATS)}.")
     baseline_path = baseline or BASELINE_FILE
@@ -218,6 +223,7 @@ def eval_cmd(
         with_textbook=not no_textbook,
         baseline_path=None if update_baseline else baseline_path,
         show_progress=not as_json,
+        mode=mode,
     )
     report = suite.report
     paths = write_reports(report, out)

@@ -38,6 +38,10 @@ DEFINITIONS: dict[str, str] = {
     "(hard invariant: 0).",
     "latency_p50_ms / p95_ms": "Median and 95th percentile of the wall time to answer one item (all its turns).",
     "pass_rate": "Share of items that pass their category's check (see the report's per-item reasons).",
+    "generative_rate": "Generative mode: share of items answered with text the model wrote (after the guard).",
+    "fallback_rate": "Generative mode: of the items sent to the model, the share answered extractively instead (LLM "
+    "error, the model declined, or no sentence passed the guard).",
+    "dropped_sentence_rate": "Generative mode: share of the model's sentences the guard removed.",
 }
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

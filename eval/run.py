@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.service import AnswerService
 from bot.types import Answer, Citation, Retrieved, Turn
-from bot.verify import verify_answer
+from bot.verify import split_claims, verify_answer
 from eval import FIXTURES_DIR
 from eval import metrics as m
 from eval.items import EvalItem
@@ -80,6 +80,10 @@ class Scored:
             ],
             "retrieved_docs": self.run.ranking,
             "latency_ms": round(self.run.latency_ms, 2),
+            "mode": a.mode,
+            "fallback": a.fallback,
+            "fallback_reason": a.fallback_reason,
+            "dropped_sentences": a.dropped_sentences,
             **self.measures,
         }
 
@@ -301,6 +305,14 @@ def aggregate(results: Sequence[Scored]) -> dict[str, Any]:
     agg["latency_p50_ms"] = round(m.percentile(latencies, 0.5), 2)
     agg["latency_p95_ms"] = round(m.percentile(latencies, 0.95), 2)
     agg["pass_rate"] = m.mean(float(s.passed) for s in results)
+    answers = [s.run.answer for s in results]
+    attempted = [a for a in answers if a.mode == "generative" or a.fallback]
+    if attempted:
+        kept = sum(len(split_claims(a.text)) for a in attempted if a.mode == "generative")
+        dropped = sum(a.dropped_sentences for a in attempted)
+        agg["generative_rate"] = sum(a.mode == "generative" for a in answers) / len(answers)
+        agg["fallback_rate"] = sum(a.fallback for a in attempted) / len(attempted)
+        agg["dropped_sentence_rate"] = dropped / (dropped + kept) if dropped + kept else 0.0
     by_cat: dict[str, list[Scored]] = defaultdict(list)
     for s in results:
         by_cat[s.item.category].append(s)

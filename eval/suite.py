@@ -12,9 +12,11 @@ from eval.gate import BASELINE_FILE, check, load_baseline, load_gate
 from eval.items import default_set, load_items
 from eval.metrics import DEFINITIONS
 from eval.run import Scored, aggregate, eval_stores, evaluate, ours, textbook
+from kb.errors import InputError
 from kb.settings import Settings
 
 LABELS = {
+    "generative": "This bot, generative (LLM answer, guarded sentence by sentence)",
     "ours": "This bot (hybrid retrieval, extractive, verified)",
     "textbook": "Textbook LangChain (same model and Chroma, dense top-4, answer = best chunk)",
 }
@@ -44,6 +46,7 @@ def run_suite(
     with_textbook: bool = True,
     baseline_path: Path | None = BASELINE_FILE,
     show_progress: bool = True,
+    mode: str = "extractive",
 ) -> Suite:
     """Run the eval set through the bot (and the textbook pipeline), score it and check the gate.
 
@@ -53,9 +56,13 @@ def run_suite(
         with_textbook: Also score the textbook LangChain pipeline.
         baseline_path: Baseline for the regression check (``None``: no regression check).
         show_progress: Draw a progress bar on stderr.
+        mode: ``extractive``, or ``generative`` to also score the LLM path (needs ``KB_LLM_BASE_URL``).
 
     Returns:
         The :class:`Suite`.
+
+    Raises:
+        InputError: for generative mode without an LLM server.
 
     """
     from rich.progress import Progress
@@ -66,22 +73,43 @@ def run_suite(
     path = set_path or default_set()
     items = load_items(path)
     embedder = get_embedder(settings)
-    with eval_stores(settings, embedder) as stores, Progress(disable=not show_progress, transient=True) as bar:
-        task = bar.add_task("eval", total=len(items) * (2 if with_textbook else 1))
+    generative = mode == "generative"
+    if generative and not settings.llm_base_url:
+        raise InputError("kb eval --mode generative needs an LLM server: set KB_LLM_BASE_URL (and KB_LLM_MODEL).")
+    extractive = settings.model_copy(update={"answer_mode": "extractive"})
+    runs = 1 + int(with_textbook) + int(generative)
+    gen: list[Scored] = []
+    with eval_stores(extractive, embedder) as stores, Progress(disable=not show_progress, transient=True) as bar:
+        task = bar.add_task(f"eval ({mode})", total=len(items) * runs)
         scored = evaluate(items, stores, ours, lambda: bar.advance(task))
         base = evaluate(items, stores, textbook, lambda: bar.advance(task)) if with_textbook else []
+        if generative:
+            for service in (stores.clean, stores.poisoned):
+                service.settings = service.settings.model_copy(update={"answer_mode": "generative"})
+            gen = evaluate(items, stores, ours, lambda: bar.advance(task))
         threshold = stores.clean.threshold
-    pipelines: dict[str, Any] = {"ours": {"label": LABELS["ours"], "aggregates": aggregate(scored)}}
+    pipelines: dict[str, Any] = {}
+    if generative:
+        pipelines["generative"] = {"label": LABELS["generative"], "aggregates": aggregate(gen)}
+    pipelines["ours"] = {"label": LABELS["ours"], "aggregates": aggregate(scored)}
     if with_textbook:
         pipelines["textbook"] = {"label": LABELS["textbook"], "aggregates": aggregate(base)}
     baseline = load_baseline(baseline_path) if baseline_path else None
-    gate = check(pipelines["ours"]["aggregates"], scored, load_gate(), baseline, str(baseline_path or ""))
+    config = load_gate()
+    gate = check(pipelines["ours"]["aggregates"], scored, config, baseline, str(baseline_path or ""))
+    if generative:
+        # The hard invariants hold for the generative path too (floors are for the extractive writer).
+        extra = check(pipelines["generative"]["aggregates"], gen, {"invariants": config.get("invariants", {})})
+        for c in extra["checks"]:
+            gate["checks"].append(c | {"name": f"generative {c['name']}"})
+        gate["failures"] += [f"generative {f}" for f in extra["failures"]]
+        gate["passed"] = gate["passed"] and extra["passed"]
     report = {
         "meta": {
             "set": _shown(path),
             "items": len(items),
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "mode": "extractive",
+            "mode": mode,
             "duration_s": round(time.perf_counter() - started, 1),
             "model": embedder.name,
             "threshold": round(threshold, 4),
@@ -89,6 +117,7 @@ def run_suite(
         "definitions": DEFINITIONS,
         "pipelines": pipelines,
         "items": [s.to_dict() for s in scored],
+        "generative_items": [s.to_dict() for s in gen],
         "textbook_items": [s.to_dict() for s in base],
         "gate": gate,
     }

@@ -204,3 +204,37 @@ def test_evidence_helper_reads_what_the_bot_sent(gen_service, llm):
     llm.script.append(lambda body: f"{first_sentence(body)} [1]")
     gen_service.answer(FINE)
     assert 1 in evidence(llm.requests[-1])
+
+
+def test_eval_in_generative_mode_reports_guard_rates(fake, llm, corpus_settings, tmp_path: Path):
+    import json
+
+    from eval.items import load_items
+    from eval.report import write_reports
+    from eval.suite import run_suite
+
+    wanted = {"sf-010", "sf-006", "num-002", "un-001", "pd-001", "inj-008", "inj-014", "fp-001"}
+    subset = tmp_path / "subset.jsonl"
+    subset.write_text("".join(i.model_dump_json() + "\n" for i in load_items() if i.id in wanted))
+    llm.default = lambda body: f"{first_sentence(body)} [1] Coupang paid 7 quadrillion won. [1]"  # type: ignore[assignment]
+    _, url = fake
+    settings = corpus_settings.model_copy(update={"llm_base_url": url + "/v1", "llm_model": "fake", "llm_timeout": 5.0})
+    suite = run_suite(settings, subset, with_textbook=False, baseline_path=None, show_progress=False, mode="generative")
+    report = suite.report
+    gen = report["pipelines"]["generative"]["aggregates"]
+    assert report["meta"]["mode"] == "generative" and "ours" in report["pipelines"]
+    assert gen["generative_rate"] > 0 and gen["dropped_sentence_rate"] > 0 and 0 <= gen["fallback_rate"] <= 1
+    assert gen["grounded_sentence_rate"] == 1.0 and gen["canary_leaks"] == 0 and gen["citation_validity"] == 1.0
+    assert any(c["name"] == "generative canary_leaks" and c["passed"] for c in report["gate"]["checks"])
+    assert all("quadrillion" not in i["answer"] for i in report["generative_items"])
+    paths = write_reports(report, tmp_path / "out")
+    assert json.loads(paths["json"].read_text())["meta"]["mode"] == "generative"
+
+
+def test_eval_generative_mode_needs_a_server():
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "--mode", "generative", "--no-textbook"])
+    assert result.exit_code == 1 and "KB_LLM_BASE_URL" in result.output
