@@ -12,12 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.metrics import percentile
 from eval.questions import load_questions
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -76,7 +72,7 @@ def main() -> None:
             latencies.append((time.perf_counter() - t0) * 1000)
         out["ask_questions"] = len(latencies)
         out["ask_p50_ms"] = round(statistics.median(latencies), 1)
-        out["ask_p95_ms"] = round(_percentile(latencies, 0.95), 1)
+        out["ask_p95_ms"] = round(percentile(latencies, 0.95), 1)
         out["ask_max_ms"] = round(max(latencies), 1)
         out["rss_max_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(out, indent=2))

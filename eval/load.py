@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.bench import _percentile
+from eval.metrics import percentile
 from eval.questions import load_questions
 
 
@@ -58,8 +58,8 @@ def _run(url: str, questions: list[str], clients: int, total: int) -> dict[str, 
     wall = time.perf_counter() - t0
     return {
         "requests": len(times),
-        "p50_ms": round(_percentile(times, 0.5), 1),
-        "p95_ms": round(_percentile(times, 0.95), 1),
+        "p50_ms": round(percentile(times, 0.5), 1),
+        "p95_ms": round(percentile(times, 0.95), 1),
         "requests_per_s": round(len(times) / wall, 1),
     }
 
