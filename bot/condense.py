@@ -12,7 +12,7 @@ _CONNECTIVE = re.compile(
     r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I
 )
 _ANAPHORA = re.compile(
-    r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|the same|the company|the firm)\b",
+    r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|ones|the same|the company|the firm)\b",
     re.I,
 )
 _MAX_CONTEXT_WORDS = 24
@@ -108,7 +108,7 @@ _MONTHS = {
     "nov": "November",
     "dec": "December",
 }
-_WORD = re.compile(r"(?<![\w$])(?:w/o|w/|\$\$?|[A-Za-z0-9']+)(?![\w/])")
+_WORD = re.compile(r"(?<![\w$])(?:w/o|w/|\$\$?|[A-Za-z0-9'’]+)(?![\w/])")
 _SHORT_NUMBER = re.compile(r"\b(\d+(?:\.\d+)?)\s?(m|bn|k)\b", re.I)
 _UNITS = {"m": "million", "bn": "billion", "k": "thousand"}
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -194,6 +194,9 @@ def clean_question(question: str, words: dict[str, int], vocab: set[str] | froze
             return ""
         if low in _SLANG:
             return _SLANG[low]
+        if low.endswith(("n't", "n’t")) and len(low) > 3:
+            base = {"ca": "can", "wo": "will", "sha": "shall"}.get(low[:-3], low[:-3])
+            return f"{base} not"
         if low in _MONTHS and re.match(r"\s*\d", text[m.end() : m.end() + 3]):
             return _MONTHS[low]
         return repair_spelling(raw, words, vocab)
