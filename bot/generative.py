@@ -185,7 +185,7 @@ def guard(reply: str, evidence: Sequence[Evidence]) -> Guarded:
         if ok:
             kept.append((sentence, cited))
         else:
-            dropped += 1
+            dropped += max(1, len(split_sentences(sentence)))  # an uncited run of sentences counts each one
     citations: list[Citation] = []
     numbers: dict[tuple[str, int], int] = {}
     parts = []

@@ -97,6 +97,14 @@ def test_a_tiny_real_model_is_kept_honest_by_the_guard(llama, corpus_settings, e
         update={"answer_mode": "generative", "llm_base_url": llama, "llm_model": "smollm2", "llm_timeout": 120.0}
     )
     service = AnswerService(settings, embedder, open_store(settings, embedder))
+    replies: list[str] = []
+    real = service.llm.complete
+
+    def recording(chat):  # type: ignore[no-untyped-def]
+        replies.append(real(chat))
+        return replies[-1]
+
+    service.llm.complete = recording  # type: ignore[method-assign]
     seen = []
     for question in QUESTIONS:
         answer = service.answer(question)
@@ -111,6 +119,7 @@ def test_a_tiny_real_model_is_kept_honest_by_the_guard(llama, corpus_settings, e
                 "fallback": answer.fallback_reason,
                 "dropped": answer.dropped_sentences,
                 "answer": answer.text,
+                "model_said": replies[-1] if replies else "",
             }
         )
     if os.environ.get("KB_LLM_E2E_REPORT"):
