@@ -215,12 +215,13 @@ _PART_BREAK = re.compile(
 def split_parts(question: str) -> list[str]:
     """A question that asks two things ("What was the fine, and when was it imposed?") as its parts.
 
-    Parts with fewer than three words of their own stay with the part before them.
+    Parts with fewer than two words of their own ("and when?", "and what are they worth?") stay with the part
+    before them.
     """
     parts: list[str] = []
     for piece in _PART_BREAK.split(question):
         piece = piece.strip(" ,;")
-        if parts and len(tokenize(piece)) < 3:
+        if parts and len(tokenize(piece)) < 2:
             parts[-1] = f"{parts[-1]} {piece}"
         elif piece:
             parts.append(piece)

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
 _OOV_PENALTY = 0.8
+#: Share of the abstention threshold a part of an in-scope two-part question must reach.
+_PART_BAR = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
 _FUTURE = re.compile(
     r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I
@@ -253,12 +255,16 @@ class AnswerService:
         if state.answer is not None:
             return state
         share = max(2, self.settings.max_sentences // len(state.parts)) if len(state.parts) > 1 else None
-        confidences = []
+        scored = []
         for text, query, vec, hits in state.parts:
             cands = candidates(text, query, vec, hits[: min(len(hits), 6)], self.sentences, self.index)
-            confidence = self._confidence(text, cands[0].score if cands else 0.0)
-            confidences.append(confidence)
-            if confidence < self.threshold:
+            scored.append((text, cands, self._confidence(text, cands[0].score if cands else 0.0)))
+        confidences = [conf for *_, conf in scored]
+        # Whether the question is in scope is decided on its strongest part; a later part of an in-scope
+        # question ("..., and what deadline applied?") says less on its own and gets a lower bar.
+        in_scope = max(confidences, default=0.0) >= self.threshold
+        for text, cands, confidence in scored:
+            if not in_scope or confidence < self.threshold * (_PART_BAR if len(scored) > 1 else 1.0):
                 continue
             # Stay close to the best document: other documents only for strong sentences, two at most.
             chosen = select(cands, share or self.settings.max_sentences, other_relative=0.85, max_sources=2)
