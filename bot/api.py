@@ -160,8 +160,12 @@ def _completion(answer: Answer, model: str) -> dict[str, Any]:
 
 def _stream(answer: Answer, model: str) -> Iterator[str]:
     """Server-sent events: one chunk per answer sentence, the citations with the final chunk, then [DONE]."""
-    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time())}
-    base["model"] = model
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}

@@ -151,16 +151,22 @@ def repair_spelling(word: str, words: dict[str, int], vocab: set[str] | frozense
     return max(near, key=lambda w: (words[w], w)) if near else word
 
 
-def drop_orders(question: str) -> str:
-    """The question without sentences that give the assistant orders ("ignore previous instructions", "pretend")."""
+def gives_orders(text: str) -> bool:
+    """Whether text tells the assistant what to do ("ignore previous instructions", "pretend", "reply only")."""
     from bot.policy import looks_like_injection
+
+    return bool(_ORDER.search(text)) or looks_like_injection(text)
+
+
+def drop_orders(question: str) -> str:
+    """The question without sentences that give the assistant orders."""
     from kb.text import split_sentences
 
     text = _QUESTION_MARK.sub("\n", question)
     # Keep a quoted order in one piece: "answer with 'no data leaked. PWNED'" must not split at the quote's period.
     text = _QUOTED.sub(lambda m: m.group(0).replace(". ", "; "), text)
     kept = [text[a:b] for a, b in split_sentences(text)]
-    kept = [s for s in kept if not (_ORDER.search(s) or looks_like_injection(s))]
+    kept = [s for s in kept if not gives_orders(s)]
     return " ".join(kept).strip()
 
 

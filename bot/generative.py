@@ -18,8 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.condense import drop_orders
-from bot.policy import looks_like_injection
+from bot.condense import gives_orders
 from bot.retrieval import Hit
 from bot.types import Citation, Turn
 from bot.verify import split_claims, verify_sentence
@@ -85,7 +84,7 @@ def build_evidence(hits: Sequence[Hit], limit: int = _MAX_EVIDENCE) -> list[Evid
             (a, b)
             for span in split_sentences(text)
             for a, b in _outside_comments(text, *span)
-            if not looks_like_injection(text[a:b]) and drop_orders(text[a:b]) == text[a:b].strip()
+            if not gives_orders(text[a:b])
         ]
         if spans:
             out.append(Evidence(len(out) + 1, hit, spans))
@@ -177,8 +176,7 @@ def guard(reply: str, evidence: Sequence[Evidence]) -> Guarded:
         ok = (
             bool(cites)
             and len(cited) == len(set(cites))
-            and not looks_like_injection(sentence)
-            and drop_orders(sentence) == sentence.strip()
+            and not gives_orders(sentence)
             and not NOT_IN_KB.search(sentence)
             and verify_sentence(sentence, " ".join(e.text for e in cited)).supported
         )

@@ -69,8 +69,6 @@ class _State:
     #: One ``(text, query, vector, hits)`` per part of a question that asks two things.
     parts: list[tuple[str, str, np.ndarray, list[Hit]]] = field(default_factory=list)
     unstated: str = ""
-    extractive: bool = False  # the answer came from the writer (not an early refusal or abstention)
-    qvec: np.ndarray | None = None
     hits: list[Hit] = field(default_factory=list)
     chosen: list[Candidate] = field(default_factory=list)
     confidence: float = 0.0
@@ -246,7 +244,6 @@ class AnswerService:
             for text, query, vec in zip(texts, queries, vectors, strict=True):
                 hits = self.index.retrieve(query, state.k, kind=state.kind, topic=state.topic, query_vector=vec)
                 state.parts.append((text, query, vec, hits))
-            state.qvec = vectors[0]
             state.hits = _merge([hits for *_, hits in state.parts])
         return state
 
@@ -272,9 +269,8 @@ class AnswerService:
             if missing:
                 state.unstated = missing
                 continue
-            state.chosen += [
-                c for c in chosen if all(c.start != o.start or c.hit.chunk.id != o.hit.chunk.id for o in state.chosen)
-            ]
+            seen = {(o.hit.chunk.id, o.start) for o in state.chosen}
+            state.chosen += [c for c in chosen if (c.hit.chunk.id, c.start) not in seen]
         state.confidence = max(confidences, default=0.0)
         return state
 
@@ -282,15 +278,14 @@ class AnswerService:
         """Cite, verify each sentence against its evidence, and build the extractive answer (or abstain)."""
         if state.answer is None:
             state.answer = self._extractive(state)
-            state.extractive = True
         return state
 
     def generate(self, state: _State) -> Answer:
         """In generative mode, let the LLM write from the evidence, keep only guarded sentences, else fall back."""
         answer = state.answer
         assert answer is not None
-        if not (self.settings.generative and state.extractive and not answer.abstained):
-            return answer  # refusals and abstentions never reach the model
+        if not self.settings.generative or answer.abstained:
+            return answer  # refusals and abstentions (all decided earlier) never reach the model
         from bot.generative import LLMError, build_evidence, guard, messages
 
         evidence = build_evidence(state.hits)

@@ -202,13 +202,15 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
             for h in hits
         ]
 
+    exports = Path(tempfile.mkdtemp(prefix="kb-feedback-"))  # one folder per console, rewritten on each refresh
+
     def feedback_view(only_down: bool) -> tuple[list[list[Any]], str]:
         """The feedback table and, ready for the export button, the same rows as a CSV file."""
         rows = [
             [r["created_at"], "down" if r["rating"] < 0 else "up", r["question"], r["answer"], r["surface"]]
             for r in feedback.rows(only_negative=only_down)
         ]
-        path = Path(tempfile.mkdtemp(prefix="kb-feedback-")) / "feedback.csv"
+        path = exports / ("feedback-thumbs-down.csv" if only_down else "feedback.csv")
         path.write_text(feedback.to_csv(only_negative=only_down), encoding="utf-8")
         return rows, str(path)
 

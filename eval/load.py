@@ -24,10 +24,32 @@ from eval.metrics import percentile
 from eval.questions import load_questions
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 180.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until ``url/readyz`` answers 200.
+
+    Raises:
+        RuntimeError: when ``proc`` exits first.
+        TimeoutError: when it is not ready within ``timeout`` seconds.
+
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
 def _rss_mb(pid: int) -> dict[str, float]:
@@ -77,7 +99,7 @@ def main() -> None:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         sync(None, Settings(home=Path(tmp)))
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "KB_HOME": tmp, "KB_LOG_LEVEL": "warning", "HF_HUB_OFFLINE": "1"}
         t0 = time.perf_counter()
@@ -88,14 +110,7 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"kb serve exited with {proc.returncode}")
-                try:
-                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            wait_ready(url, proc=proc)
             out["startup_to_ready_s"] = round(time.perf_counter() - t0, 2)
             out["rss_after_start_mb"] = _rss_mb(proc.pid)
             one = _run(url, questions, clients=1, total=100)

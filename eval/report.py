@@ -237,53 +237,56 @@ def _legend_below(ax: Any, columns: int) -> None:
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=max(columns, 1), frameon=False)
 
 
-def _categories_chart(report: dict[str, Any]) -> str:
-    pipelines = _pipelines(report)
-    cats = _categories(pipelines)
-    fig, ax = plt.subplots(figsize=(7, max(3.5, 0.3 * len(cats) + 1.2)), dpi=100)
+def _grouped_bars(title: str, labels: list[str], series: list[tuple[str, list[float]]], *, horizontal: bool) -> str:
+    """One chart of bars grouped by label, one bar per series (pipeline) in each group, as base64 PNG."""
+    size = (7, max(3.5, 0.3 * len(labels) + 1.2)) if horizontal else (7, 3.5)
+    fig, ax = plt.subplots(figsize=size, dpi=100)
     try:
-        n = max(len(pipelines), 1)
-        height = 0.8 / n
-        for i, (key, pipe) in enumerate(pipelines.items()):
-            rates = [_num(_per_category(pipe, c).get("pass_rate")) for c in cats]
-            ys = [j - 0.4 + height * (i + 0.5) for j in range(len(cats))]
-            ax.barh(ys, rates, height=height, label=_label(key, pipe))
-        ax.set_yticks(range(len(cats)))
-        ax.set_yticklabels(cats, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1.05)
-        ax.set_xlabel("pass rate")
-        ax.set_ylabel("category")
-        ax.set_title(_CHART_TITLES["categories"])
-        if pipelines:
-            _legend_below(ax, len(pipelines))
+        thickness = 0.8 / max(len(series), 1)
+        for i, (name, values) in enumerate(series):
+            pos = [j - 0.4 + thickness * (i + 0.5) for j in range(len(labels))]
+            if horizontal:
+                ax.barh(pos, values, height=thickness, label=name)
+            else:
+                ax.bar(pos, values, width=thickness, label=name)
+        if horizontal:
+            ax.set_yticks(range(len(labels)))
+            ax.set_yticklabels(labels, fontsize=8)
+            ax.invert_yaxis()
+            ax.set_xlim(0, 1.05)
+            ax.set_xlabel("pass rate")
+            ax.set_ylabel("category")
+        else:
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(labels, fontsize=8)
+            ax.set_ylim(0, 1.05)
+            ax.set_xlabel("metric")
+            ax.set_ylabel("score")
+        ax.set_title(title)
+        if series:
+            _legend_below(ax, len(series))
         return _png(fig)
     finally:
         plt.close(fig)
+
+
+def _categories_chart(report: dict[str, Any]) -> str:
+    pipelines = _pipelines(report)
+    cats = _categories(pipelines)
+    series = [
+        (_label(key, pipe), [_num(_per_category(pipe, c).get("pass_rate")) for c in cats])
+        for key, pipe in pipelines.items()
+    ]
+    return _grouped_bars(_CHART_TITLES["categories"], cats, series, horizontal=True)
 
 
 def _retrieval_chart(report: dict[str, Any]) -> str:
     pipelines = _pipelines(report)
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
-    try:
-        n = max(len(pipelines), 1)
-        width = 0.8 / n
-        for i, (key, pipe) in enumerate(pipelines.items()):
-            agg = _aggregates(pipe)
-            values = [_num(agg.get(m)) for m in RETRIEVAL_METRICS]
-            xs = [j - 0.4 + width * (i + 0.5) for j in range(len(RETRIEVAL_METRICS))]
-            ax.bar(xs, values, width=width, label=_label(key, pipe))
-        ax.set_xticks(range(len(RETRIEVAL_METRICS)))
-        ax.set_xticklabels(RETRIEVAL_METRICS, fontsize=8)
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("metric")
-        ax.set_ylabel("score")
-        ax.set_title(_CHART_TITLES["retrieval"])
-        if pipelines:
-            _legend_below(ax, len(pipelines))
-        return _png(fig)
-    finally:
-        plt.close(fig)
+    series = [
+        (_label(key, pipe), [_num(_aggregates(pipe).get(m)) for m in RETRIEVAL_METRICS])
+        for key, pipe in pipelines.items()
+    ]
+    return _grouped_bars(_CHART_TITLES["retrieval"], list(RETRIEVAL_METRICS), series, horizontal=False)
 
 
 def _latency_chart(report: dict[str, Any]) -> str:

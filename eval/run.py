@@ -28,6 +28,7 @@ from eval import metrics as m
 from eval.items import EvalItem
 from kb import SOURCES_DIR
 from kb.embeddings import Embedder
+from kb.errors import KBError
 from kb.settings import Settings
 from kb.text import split_sentences
 
@@ -104,8 +105,9 @@ def ours(service: AnswerService) -> Callable[[EvalItem], Run]:
         latency = (time.perf_counter() - t0) * 1000
         hits = service.search(answer.rewritten_question or item.last, 10)
         ranking = m.doc_ranking([(h.chunk.id, h.score, str(h.chunk.meta["source"])) for h in hits])
-        texts = {c.id: c.text for c in service.index.chunks}
-        return Run(answer, ranking, [texts[r.id] for r in answer.retrieved if r.id in texts], latency)
+        index = service.index
+        contexts = [index.chunks[index.by_id[r.id]].text for r in answer.retrieved if r.id in index.by_id]
+        return Run(answer, ranking, contexts, latency)
 
     return run
 
@@ -128,9 +130,9 @@ def textbook(service: AnswerService) -> Callable[[EvalItem], Run]:
 
     def run(item: EvalItem) -> Run:
         t0 = time.perf_counter()
-        top = store.similarity_search_with_score(item.last, k=4)
+        wide = store.similarity_search_with_score(item.last, k=10)  # top 4 answer, top 10 score retrieval
         latency = (time.perf_counter() - t0) * 1000
-        wide = store.similarity_search_with_score(item.last, k=10)
+        top = wide[:4]
         ranking = m.doc_ranking([(str(d.id), -dist, str(d.metadata["source"])) for d, dist in wide])
         best, _ = top[0]
         meta = best.metadata
@@ -173,7 +175,7 @@ class _LangChainEmbeddings(Embeddings):
 
 
 @cache
-def _source_text(source: str) -> str:
+def source_text(source: str) -> str:
     """The extracted text of a stored source id (what citation offsets point into)."""
     from ingest.loaders import load
 
@@ -184,8 +186,8 @@ def _source_text(source: str) -> str:
 def citation_valid(c: Citation, retrieved_ids: set[str]) -> bool:
     """The quote is exactly the source text at its offsets, and its chunk was retrieved for this answer."""
     try:
-        exact = _source_text(c.source)[c.char_start : c.char_end] == c.quote
-    except Exception:  # noqa: BLE001 - an unreadable source means the citation cannot be checked: invalid
+        exact = source_text(c.source)[c.char_start : c.char_end] == c.quote
+    except (OSError, KBError):  # an unreadable source means the citation cannot be checked: invalid
         return False
     return exact and c.chunk_id in retrieved_ids
 

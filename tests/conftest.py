@@ -92,33 +92,11 @@ def service(corpus_settings, embedder):  # type: ignore[no-untyped-def]
 
 # --- live servers for the web, API and browser tests ------------------------------------------------
 
+from eval.load import free_port, wait_ready  # noqa: E402 - after the socket guard, like every test import
+
 STAFF_USER = "agent"
 STAFF_PASSWORD = "correct-horse-battery"
 ARTIFACTS = Path(os.environ.get("KB_TEST_ARTIFACTS", "artifacts")) / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, timeout: float = 180.0, proc: object = None) -> None:
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:  # type: ignore[attr-defined]
-            raise RuntimeError(f"server exited with {proc.returncode}")  # type: ignore[attr-defined]
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
 @pytest.fixture(scope="session")

@@ -65,3 +65,12 @@ def write_html(path: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def assert_citations_verbatim(answer) -> None:  # type: ignore[no-untyped-def]
+    """Every citation's quote is its source's extracted text at its offsets, and its marker is in the answer."""
+    from eval.run import source_text
+
+    for c in answer.citations:
+        assert source_text(c.source)[c.char_start : c.char_end] == c.quote, c
+        assert f"[{c.n}]" in answer.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -10,22 +9,11 @@ import pytest
 from bot.service import AnswerService
 from bot.types import Answer
 from eval.questions import load_questions
-from ingest.loaders import load
 from kb import SOURCES_DIR
 from kb.errors import InputError
+from tests.helpers import assert_citations_verbatim
 
 IN_SCOPE, OUT_OF_SCOPE = load_questions("test")
-
-
-@cache
-def _source_text(source: str) -> str:
-    return load(SOURCES_DIR / source.removeprefix("kb/sources/")).text
-
-
-def _assert_citations_verbatim(answer: Answer) -> None:
-    for c in answer.citations:
-        assert _source_text(c.source)[c.char_start : c.char_end] == c.quote, c
-        assert f"[{c.n}]" in answer.text
 
 
 def _holds_fact(answer: Answer, expect: list[str]) -> bool:
@@ -41,7 +29,7 @@ def test_held_out_questions_are_answered_with_the_fact_and_its_source(service: A
     failures = []
     for q in IN_SCOPE:
         answer = service.answer(q.question)
-        _assert_citations_verbatim(answer)
+        assert_citations_verbatim(answer)
         if answer.abstained or not _holds_fact(answer, q.expect_any):
             failures.append(f"{q.question!r} expected one of {q.expect_any}; got {answer.text[:200]!r}")
     rate = 1 - len(failures) / len(IN_SCOPE)
@@ -135,7 +123,7 @@ def test_follow_ups_use_the_conversation(service: AnswerService, first: str, fol
     two = service.answer(follow_up, history)
     assert two.rewritten_question != follow_up
     assert _holds_fact(two, expect), two.text
-    _assert_citations_verbatim(two)
+    assert_citations_verbatim(two)
 
 
 def test_answer_shape_and_retrieved_scores(service: AnswerService):

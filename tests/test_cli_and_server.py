@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from eval.load import free_port
 from tests.helpers import write_markdown
 
 GOLDEN = {
@@ -88,16 +89,10 @@ def test_chat_keeps_the_conversation(golden: Path, monkeypatch: pytest.MonkeyPat
     assert "09:00" in out.stdout and "45,000 won" in out.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.server
 def test_chroma_server_mode(golden: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -129,11 +129,11 @@ def _item(**kw) -> EvalItem:  # type: ignore[no-untyped-def]
 
 
 def _run(text: str, *, quote: str | None = None, offset: int = 0, chunk: str = "k1", **kw) -> Run:  # type: ignore[no-untyped-def]
-    from eval.run import _source_text
+    from eval.run import source_text
 
-    source_text = _source_text(SOURCE)
+    src = source_text(SOURCE)
     quote = quote if quote is not None else "624.7 billion won"
-    start = source_text.index(quote) + offset if quote in source_text else 0
+    start = src.index(quote) + offset if quote in src else 0
     cite = Citation(
         n=1,
         source=SOURCE,

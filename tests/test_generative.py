@@ -13,6 +13,7 @@ import pytest
 from bot.service import AnswerService
 from tests.conftest import ThreadServer
 from tests.fake_llm import FakeLLM, evidence, first_sentence
+from tests.helpers import assert_citations_verbatim
 
 pytestmark = pytest.mark.server
 
@@ -46,21 +47,12 @@ def llm(fake) -> FakeLLM:  # type: ignore[no-untyped-def]
     return script
 
 
-def _verbatim(answer) -> None:  # type: ignore[no-untyped-def]
-    from ingest.loaders import load
-    from kb import SOURCES_DIR
-
-    for c in answer.citations:
-        assert load(SOURCES_DIR / c.source.removeprefix("kb/sources/")).text[c.char_start : c.char_end] == c.quote
-        assert f"[{c.n}]" in answer.text
-
-
 def test_a_supported_reply_is_shown_with_verbatim_citations(gen_service, llm):
     llm.script.append(lambda body: f"{first_sentence(body)} [1]")
     answer = gen_service.answer(FINE)
     assert answer.mode == "generative" and not answer.fallback and answer.dropped_sentences == 0
     assert answer.text.endswith("[1]") and len(answer.citations) == 1
-    _verbatim(answer)
+    assert_citations_verbatim(answer)
     sent = llm.requests[-1]
     assert sent["model"] == "fake" and sent["messages"][0]["role"] == "system"
     assert '<evidence n="1"' in sent["messages"][1]["content"] and FINE in sent["messages"][1]["content"]
@@ -121,7 +113,7 @@ def test_failures_degrade_to_the_extractive_answer(gen_service, llm, caplog, rep
         answer = gen_service.answer(FINE)
     assert answer.fallback and answer.mode == "extractive" and answer.fallback_reason.startswith(reason)
     assert "624.7 billion" in answer.text and answer.citations
-    _verbatim(answer)
+    assert_citations_verbatim(answer)
     if reason == "LLM error":
         assert any("LLM server failed" in r.message for r in caplog.records)
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.helpers import assert_citations_verbatim
 
 pytestmark = [pytest.mark.llm, pytest.mark.server]
 
@@ -89,8 +90,6 @@ def llama() -> Iterator[str]:
 
 def test_a_tiny_real_model_is_kept_honest_by_the_guard(llama, corpus_settings, embedder):
     from bot.service import AnswerService
-    from ingest.loaders import load
-    from kb import SOURCES_DIR
     from kb.store import open_store
 
     settings = corpus_settings.model_copy(
@@ -108,8 +107,7 @@ def test_a_tiny_real_model_is_kept_honest_by_the_guard(llama, corpus_settings, e
     seen = []
     for question in QUESTIONS:
         answer = service.answer(question)
-        for c in answer.citations:
-            assert load(SOURCES_DIR / c.source.removeprefix("kb/sources/")).text[c.char_start : c.char_end] == c.quote
+        assert_citations_verbatim(answer)
         assert "CANARY" not in answer.text
         assert answer.mode == "generative" or answer.fallback or answer.abstained
         seen.append(
