@@ -23,7 +23,12 @@ _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b",
 _HOW_MUCH = re.compile(
     r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I
 )
-_WHO = re.compile(r"^\s*who\b", re.I)
+# "Who ..." and "Which coalition/agency/law firm ..." ask for a name.
+_WHO = re.compile(
+    r"^\s*who\b|^\s*(?:which|what) (?:\w+ )?(?:compan(?:y|ies)|coalitions?|groups?|agenc(?:y|ies)|(?:law )?firms?"
+    r"|organi[sz]ations?|courts?|officials?|ministr(?:y|ies)|bod(?:y|ies)|unions?|outlets?|newspapers?)\b",
+    re.I,
+)
 _DATE = re.compile(
     r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 )
@@ -237,6 +242,18 @@ _GENERIC_COUNTED = {
 }
 
 
+_OUTCOME_Q = re.compile(
+    r"\b(?:what|how) (?:did|has|have|will|would) .{0,80}\b(?:decide|rule)\b"
+    r"|\b(?:ruling|verdict|decision|judgm?ent|outcome|result) (?:on|in|of|about)\b|\bhow did .{0,60}\bend\b",
+    re.I,
+)
+_OUTCOME = re.compile(
+    r"\b(?:ruled|rulings?|verdicts?|decided|decisions?|upheld|dismissed|rejected|overturned|sentenced|acquitted"
+    r"|convicted|settled|result(?:s|ed)?|outcomes?|held|found|concluded|granted|awarded|ordered|approved)\b",
+    re.I,
+)
+
+
 def _counts(text: str) -> bool:
     """Whether a sentence states a count or amount (a number that is not a year or a day of a date)."""
     days = {m.group(2) for m in _DAY.finditer(text)}
@@ -247,7 +264,7 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
     """Why the chosen evidence does not state what the question pins down ("" when it does).
 
     A question naming a day ("on March 3, 2026") needs evidence about that day; "how many X" needs a sentence
-    with a count and X itself. Near-miss evidence (a sentence about Coupang's share price, but not on that day)
+    with a count and X itself; "what did the court decide" needs a sentence stating a decision or outcome. Near-miss evidence (a sentence about Coupang's share price, but not on that day)
     is then an abstention rather than an answer to another question.
     """
     texts = [c.text for c in chosen]
@@ -258,6 +275,8 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         names = [n for n in _NAME.findall(question) if n not in _COMMON_NAMES]
         if not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
             return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
+    if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):
+        return "no sentence states a decision or outcome"
     m = _COUNT_Q.search(question)
     if m:
         wanted = {t for t in tokenize(m.group(1)) if t not in _GENERIC_COUNTED}

@@ -27,6 +27,22 @@ class Hit:
     bm25: float | None = None
 
 
+def _base_forms(token: str) -> list[str]:
+    """Possible base adjectives of a comparative or superlative ("biggest", "larger", "easier")."""
+    forms: list[str] = []
+    for suffix in ("est", "er"):
+        if token.endswith(suffix) and len(token) >= len(suffix) + 3:
+            base = token[: -len(suffix)]
+            if base.endswith("i"):
+                forms.append(base[:-1] + "y")
+            elif len(base) >= 3 and base[-1] == base[-2]:
+                forms.append(base[:-1])
+            else:
+                forms += [base, base + "e"]
+            break
+    return forms
+
+
 class Index:
     """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
 
@@ -62,8 +78,11 @@ class Index:
         self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = None
 
     def knows(self, token: str) -> bool:
-        """Whether the knowledge base uses this token or a word of its family ("secure" for "security")."""
-        return token in self.vocab or (len(token) >= 3 and token[:5] in self._prefixes)
+        """Whether the knowledge base uses this token or a word of its family ("secure" for "security",
+        "big" for "biggest")."""
+        if token in self.vocab or (len(token) >= 3 and token[:5] in self._prefixes):
+            return True
+        return any(base in self.vocab for base in _base_forms(token))
 
     def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
         """Enable the sentence-level dense ranking: every sentence's vector and its chunk position."""

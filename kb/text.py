@@ -139,6 +139,14 @@ _CANON = {
     "voucher": "voucher",
     "coupon": "voucher",
     "coupons": "voucher",
+    "hard": "difficult",
+    "harder": "difficult",
+    "ad": "advertising",
+    "ads": "advertising",
+    "advert": "advertising",
+    "adverts": "advertising",
+    "advertisement": "advertising",
+    "advertisements": "advertising",
 }
 
 
