@@ -18,6 +18,8 @@ _MIN_CHARS = 25
 #: Weight of meaning against IDF-weighted word overlap in a sentence's score.
 SEM_WEIGHT = 0.55
 _DUPLICATE_SIM = 0.85
+#: A sentence from another document that adds no new question word still enters at this share of the best.
+_STRONG_OTHER = 0.9
 _MIN_NEW = 0.4
 _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
 _HOW_MUCH = re.compile(
@@ -28,6 +30,11 @@ _WHO = re.compile(
     r"^\s*who\b|^\s*(?:which|what) (?:\w+ )?(?:compan(?:y|ies)|coalitions?|groups?|agenc(?:y|ies)|(?:law )?firms?"
     r"|organi[sz]ations?|courts?|officials?|ministr(?:y|ies)|bod(?:y|ies)|unions?|outlets?|newspapers?)\b",
     re.I,
+)
+# Two capitalised words in a row that are not just a capitalised sentence opener ("The Coupang", "In June").
+_PROPER_NAME = re.compile(
+    r"\b(?!(?:The|A|An|In|On|At|By|For|From|Under|After|Before|According|Since|When|While|Unlike|Coupang)\b)"
+    r"[A-Z][a-z]+ [A-Z][a-z]+"
 )
 _DATE = re.compile(
     r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
@@ -141,7 +148,7 @@ def candidates(
                 bonus += 0.05
             if wants_amount and _AMOUNT.search(text):
                 bonus += 0.04
-            if wants_who and re.search(r"\b[A-Z][a-z]+ [A-Z][a-z]+", text):
+            if wants_who and _PROPER_NAME.search(text):
                 bonus += 0.03
             c.score = SEM_WEIGHT * c.semantic + (1 - SEM_WEIGHT) * c.lexical + bonus + 0.04 / hit.rank
             out.append(c)
@@ -160,6 +167,7 @@ def select(
     *,
     other_relative: float | None = None,
     max_sources: int | None = None,
+    question_tokens: set[str] | None = None,
 ) -> list[Candidate]:
     """Pick the best sentences, skipping near-duplicates, then order them to read well.
 
@@ -169,6 +177,8 @@ def select(
         relative: Keep only sentences scoring at least this share of the best.
         other_relative: Sentences from other documents than the best sentence's need this share of the best.
         max_sources: Cite at most this many documents.
+        question_tokens: The question's words; a sentence from a document not yet cited must add one of them
+            (or score at least ``_STRONG_OTHER`` of the best).
 
     Returns:
         The chosen sentences grouped by source (best source first), in source order within a group.
@@ -187,6 +197,15 @@ def select(
                 continue
             sources = {_source(o) for o in chosen}
             if max_sources is not None and _source(c) not in sources and len(sources) >= max_sources:
+                continue
+            # A new document must add a word of the question the answer has not covered yet, unless it scores
+            # almost as well as the best sentence: a second source for the same point is a weaker citation.
+            if (
+                question_tokens is not None
+                and _source(c) not in sources
+                and not (question_tokens & set(tokenize(c.text))) - covered
+                and c.score < cands[0].score * _STRONG_OTHER
+            ):
                 continue
         if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
             continue
