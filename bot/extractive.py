@@ -233,6 +233,8 @@ _MONEY = re.compile(
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
 #: Names so common in the knowledge base that they pin nothing down.
 _COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul", "I"}
+#: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
+_PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
 _YEARLIKE = re.compile(r"^(?:19|20)\d\d$")
 #: Counted nouns any count answers ("how many people" is answered by "4,536 accounts"), and modifiers that do
 #: not change what is counted ("additional affected accounts").
@@ -294,6 +296,11 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         names = [n for n in _NAME.findall(question) if n not in _COMMON_NAMES]
         if not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
             return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
+    if _PREMISE_Q.match(question):
+        words = {w.lower()[:4] for t in texts for w in re.findall(r"[A-Za-z]+", t)}
+        missing = [n for n in dict.fromkeys(_NAME.findall(question)) if n not in _COMMON_NAMES and n.lower()[:4] not in words]
+        if missing:
+            return "the evidence does not mention " + ", ".join(missing)
     if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):
         return "no sentence states a decision or outcome"
     m = _COUNT_Q.search(question)
