@@ -91,6 +91,24 @@ def test_questions_after_the_knowledge_base_date_abstain(service: AnswerService)
     assert answer.abstained and service.as_of in answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("What did the Seoul Administrative Court decide on Coupang's appeal against the fine?", "decision"),
+        ("How did the North Korean hackers get into Coupang's systems?", "North"),
+    ],
+)
+def test_near_miss_evidence_is_an_abstention(service: AnswerService, question: str, reason: str):
+    """The knowledge base has the appeal but no ruling, and a former developer but no North Korean hackers."""
+    answer = service.answer(question)
+    assert answer.abstained and reason in (answer.reason or ""), (answer.reason, answer.text)
+
+
+def test_comparatives_are_known_words(service: AnswerService):
+    assert service.index.knows("biggest") and service.index.knows("larger") and service.index.knows("easier")
+    assert not service.index.knows("sourdough")
+
+
 CONVERSATIONS = [
     (
         "How much was Coupang fined by the PIPC?",
@@ -108,6 +126,12 @@ CONVERSATIONS = [
         "Did it hurt Coupang's user numbers?",
         ["33.18 million", "1.1 million", "3.2%", "exodus", "modestly"],
     ),
+    (
+        "Tell me about Coupang's compensation vouchers.",
+        "Which services are the two biggest ones for?",
+        ["Coupang Travel"],
+    ),
+    ("What is Talpang?", "Why was it hard to do?", ["PC version", "six steps", "difficulty"]),
     (
         "What does the Network Act require after an intrusion?",
         "Did Coupang meet that deadline?",

@@ -27,6 +27,9 @@ def test_tokenize_folds_inflections_and_drops_stopwords():
     assert tokenize("When did the CEO resign?") == tokenize("CEO resigned")
     assert tokenize("Coupang's vouchers") == ["coupang", "voucher"]
     assert "the" not in tokenize("the breach")
+    # Words people use for the corpus's words: "hard" for "difficult", "ad" for "advertising".
+    assert tokenize("why was it hard") == tokenize("the difficulty")
+    assert tokenize("ad tracking")[0] == tokenize("advertising-data")[0] == tokenize("ads")[0]
 
 
 def test_numbers_are_normalised():

@@ -1,0 +1,77 @@
+"""The extractive writer's rules on hand-made sentences: what a question pins down, and which sources may enter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.extractive import _PROPER_NAME, _WHO, Candidate, select, unstated_focus
+from bot.retrieval import Hit
+from kb.store import StoredChunk
+from kb.text import tokenize
+
+
+def _cand(text: str, source: str, score: float, axis: int) -> Candidate:
+    chunk = StoredChunk(id=f"{source}-{axis}", text=text, meta={"source": source, "char_start": 0})
+    vector = np.zeros(8, dtype=np.float32)
+    vector[axis] = 1.0  # orthogonal vectors: no two sentences are near-duplicates
+    return Candidate(Hit(chunk, score, 1), 0, len(text), text, vector, score=score)
+
+
+def _texts(chosen: list[Candidate]) -> list[str]:
+    return [c.text for c in chosen]
+
+
+def test_a_new_document_must_add_a_question_word_unless_it_scores_almost_as_well():
+    question = set(tokenize("How much did the PIPC fine Coupang, and will Coupang appeal?"))
+    best = _cand("The PIPC fined Coupang 624.7 billion won in June 2026.", "a.md", 1.0, 0)
+    same_point = _cand("Korea's privacy regulator set a record penalty for the Coupang case this summer.", "b.md", 0.86, 1)
+    new_point = _cand("Coupang said it would appeal at the Seoul Administrative Court.", "c.md", 0.86, 2)
+    strong = _cand("No company had ever received a larger privacy penalty from Korean regulators.", "d.md", 0.95, 3)
+    chosen = select(
+        [best, strong, same_point, new_point], 5, other_relative=0.85, max_sources=3, question_tokens=question
+    )
+    assert _texts(chosen) == [best.text, strong.text, new_point.text]
+    # Without the question's words the old rule applies: any document at 0.85 of the best.
+    loose = select([best, same_point], 5, other_relative=0.85, max_sources=2)
+    assert _texts(loose) == [best.text, same_point.text]
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "missing"),
+    [
+        (
+            "What did the Seoul Administrative Court decide on Coupang's appeal?",
+            "Coupang said it would appeal the fine at the Seoul Administrative Court.",
+            "no sentence states a decision or outcome",
+        ),
+        (
+            "What did the Supreme Court decide in the Happy Campus case?",
+            "In the Happy Campus case, the Supreme Court held that a company can defeat the claim.",
+            "",
+        ),
+        (
+            "How did the North Korean hackers get into Coupang's systems?",
+            "A former Coupang developer used a stolen signing key to get into accounts.",
+            "the evidence does not mention North",
+        ),
+        (
+            "Why did Harold Rogers testify in Washington?",
+            "Interim CEO Harold Rogers testified before a US Senate committee in Wash. in 2026.",
+            "",
+        ),
+        ("What does PIPA Article 29 require?", "PIPA Article 29 requires safety measures.", ""),
+    ],
+)
+def test_unstated_focus(question: str, evidence: str, missing: str):
+    assert unstated_focus(question, [_cand(evidence, "a.md", 1.0, 0)]) == missing
+
+
+def test_which_questions_ask_for_a_name_and_openers_are_not_names():
+    assert _WHO.search("Which coalition declared a boycott of Coupang?")
+    assert _WHO.search("Which law firms represent the plaintiffs?")
+    assert _WHO.search("Who is the suspect?")
+    assert not _WHO.search("Which services are the vouchers for?")
+    assert _PROPER_NAME.search("135 groups formed Joint Action for a Safer Coupang.")
+    assert not _PROPER_NAME.search("The Coupang data breach runs from 2022 to 2026.")
+    assert not _PROPER_NAME.search("In June the fine was imposed.")
