@@ -298,7 +298,9 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
             return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
     if _PREMISE_Q.match(question):
         words = {w.lower()[:4] for t in texts for w in re.findall(r"[A-Za-z]+", t)}
-        missing = [n for n in dict.fromkeys(_NAME.findall(question)) if n not in _COMMON_NAMES and n.lower()[:4] not in words]
+        missing = [
+            n for n in dict.fromkeys(_NAME.findall(question)) if n not in _COMMON_NAMES and n.lower()[:4] not in words
+        ]
         if missing:
             return "the evidence does not mention " + ", ".join(missing)
     if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):

@@ -264,7 +264,13 @@ class AnswerService:
             if not in_scope or confidence < self.threshold * (_PART_BAR if len(scored) > 1 else 1.0):
                 continue
             # Stay close to the best document: other documents only for strong sentences, two at most.
-            chosen = select(cands, share or self.settings.max_sentences, other_relative=0.85, max_sources=2, question_tokens=set(tokenize(query)))
+            chosen = select(
+                cands,
+                share or self.settings.max_sentences,
+                other_relative=0.85,
+                max_sources=2,
+                question_tokens=set(tokenize(query)),
+            )
             missing = unstated_focus(text, chosen)
             if missing:
                 state.unstated = missing

@@ -25,7 +25,9 @@ def _texts(chosen: list[Candidate]) -> list[str]:
 def test_a_new_document_must_add_a_question_word_unless_it_scores_almost_as_well():
     question = set(tokenize("How much did the PIPC fine Coupang, and will Coupang appeal?"))
     best = _cand("The PIPC fined Coupang 624.7 billion won in June 2026.", "a.md", 1.0, 0)
-    same_point = _cand("Korea's privacy regulator set a record penalty for the Coupang case this summer.", "b.md", 0.86, 1)
+    same_point = _cand(
+        "Korea's privacy regulator set a record penalty for the Coupang case this summer.", "b.md", 0.86, 1
+    )
     new_point = _cand("Coupang said it would appeal at the Seoul Administrative Court.", "c.md", 0.86, 2)
     strong = _cand("No company had ever received a larger privacy penalty from Korean regulators.", "d.md", 0.95, 3)
     chosen = select(
