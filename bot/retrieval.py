@@ -78,8 +78,10 @@ class Index:
         self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = None
 
     def knows(self, token: str) -> bool:
-        """Whether the knowledge base uses this token or a word of its family ("secure" for "security",
-        "big" for "biggest")."""
+        """Whether the knowledge base uses this token or a word of its family ("security" for "secure").
+
+        A comparative or superlative counts when its base adjective is used ("big" for "biggest").
+        """
         if token in self.vocab or (len(token) >= 3 and token[:5] in self._prefixes):
             return True
         return any(base in self.vocab for base in _base_forms(token))
