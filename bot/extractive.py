@@ -20,6 +20,8 @@ SEM_WEIGHT = 0.55
 _DUPLICATE_SIM = 0.85
 #: A sentence from another document that adds no new question word still enters at this share of the best.
 _STRONG_OTHER = 0.9
+#: ... but not once the best document already gives this many sentences: a restatement elsewhere adds nothing.
+_BEST_DOC_ENOUGH = 2
 _MIN_NEW = 0.4
 _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
 _HOW_MUCH = re.compile(
@@ -178,7 +180,8 @@ def select(
         other_relative: Sentences from other documents than the best sentence's need this share of the best.
         max_sources: Cite at most this many documents.
         question_tokens: The question's words; a sentence from a document not yet cited must add one of them
-            (or score at least ``_STRONG_OTHER`` of the best).
+            (or score at least ``_STRONG_OTHER`` of the best while the best document gave fewer than
+            ``_BEST_DOC_ENOUGH`` sentences).
 
     Returns:
         The chosen sentences grouped by source (best source first), in source order within a group.
@@ -199,12 +202,16 @@ def select(
             if max_sources is not None and _source(c) not in sources and len(sources) >= max_sources:
                 continue
             # A new document must add a word of the question the answer has not covered yet, unless it scores
-            # almost as well as the best sentence: a second source for the same point is a weaker citation.
+            # almost as well as the best sentence while the best document has said little: a second source
+            # for the same point is a weaker citation.
             if (
                 question_tokens is not None
                 and _source(c) not in sources
                 and not (question_tokens & set(tokenize(c.text))) - covered
-                and c.score < cands[0].score * _STRONG_OTHER
+                and (
+                    c.score < cands[0].score * _STRONG_OTHER
+                    or sum(_source(o) == _source(cands[0]) for o in chosen) >= _BEST_DOC_ENOUGH
+                )
             ):
                 continue
         if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
