@@ -242,6 +242,45 @@ _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
 _COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul", "I"}
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
+#: "Why did Coupang hide ...": a named subject and the act the question takes as given.
+_PREMISE_ACT = re.compile(
+    r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?((?:[A-Z][\w.&'-]*\s+)+)([a-z]+)\b"
+)
+#: Verbs of saying, each with its past form: any of them answers "why did X say ...".
+_SAYING = {
+    "say": "said",
+    "claim": "claimed",
+    "argue": "argued",
+    "state": "stated",
+    "tell": "told",
+    "explain": "explained",
+    "testify": "testified",
+    "insist": "insisted",
+    "according": "according",
+}
+#: Past forms that share no prefix with the verb ("said" for "say").
+_IRREGULAR = {
+    "say": "said",
+    "pay": "paid",
+    "get": "got",
+    "take": "took",
+    "make": "made",
+    "give": "gave",
+    "find": "found",
+    "hold": "held",
+    "leave": "left",
+    "tell": "told",
+    "know": "knew",
+    "steal": "stole",
+    "hide": "hid",
+    "buy": "bought",
+    "sell": "sold",
+    "send": "sent",
+    "lose": "lost",
+    "keep": "kept",
+    "run": "ran",
+    "break": "broke",
+}
 _YEARLIKE = re.compile(r"^(?:19|20)\d\d$")
 #: Counted nouns any count answers ("how many people" is answered by "4,536 accounts"), and modifiers that do
 #: not change what is counted ("additional affected accounts").
@@ -310,6 +349,14 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         ]
         if missing:
             return "the evidence does not mention " + ", ".join(missing)
+        act = _PREMISE_ACT.match(question)
+        if act:
+            verb = act.group(2)
+            forms = {verb[:5], _IRREGULAR.get(verb, verb)[:5]}
+            if verb in _SAYING:  # "Why did X say ..." is answered by what X argued, claimed or told
+                forms |= {w[:5] for w in _SAYING.values()} | {w[:5] for w in _SAYING}
+            if not forms & {w.lower()[:5] for t in texts for w in re.findall(r"[A-Za-z]+", t)}:
+                return f"no sentence says that {act.group(1).strip()} did '{verb}'"
     if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):
         return "no sentence states a decision or outcome"
     m = _COUNT_Q.search(question)
