@@ -38,6 +38,11 @@ _PROPER_NAME = re.compile(
     r"\b(?!(?:The|A|An|In|On|At|By|For|From|Under|After|Before|According|Since|When|While|Unlike|Coupang)\b)"
     r"[A-Z][a-z]+ [A-Z][a-z]+"
 )
+# A person named by role ("a former Coupang developer") answers "who" as well as a name does.
+_ROLE = re.compile(
+    r"\b(?:[Ff]ormer|ex-)\s?(?:\w+ )?(?:employee|developer|engineer|worker|staff)|\b(?:developer|engineer|employee) of\b"
+    r"|\b[A-Z][a-z]+ national(?:ity)?\b"
+)
 _DATE = re.compile(
     r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 )
@@ -150,7 +155,7 @@ def candidates(
                 bonus += 0.05
             if wants_amount and _AMOUNT.search(text):
                 bonus += 0.04
-            if wants_who and _PROPER_NAME.search(text):
+            if wants_who and (_PROPER_NAME.search(text) or _ROLE.search(text)):
                 bonus += 0.03
             c.score = SEM_WEIGHT * c.semantic + (1 - SEM_WEIGHT) * c.lexical + bonus + 0.04 / hit.rank
             out.append(c)
