@@ -249,7 +249,9 @@ _COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul",
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
 #: "Why did Coupang hide ...": a named subject and the act the question takes as given.
 _PREMISE_ACT = re.compile(
-    r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?((?:[A-Z][\w.&'-]*\s+)+)([a-z]+)\b"
+    r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?"
+    r"((?:[A-Z][\w.&'-]*\s+)+(?:(?:founder|chairman|chief|head|president|minister|executive|spokesperson)\s+"
+    r"(?:[A-Z][\w.&'-]*\s+)+)?)([a-z]+)\b"
 )
 #: Verbs of saying, each with its past form: any of them answers "why did X say ...".
 _SAYING = {
