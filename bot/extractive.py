@@ -247,6 +247,7 @@ _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
 _COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul", "I"}
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
+PREMISE_UNSUPPORTED = "no sentence says that"
 #: "Why did Coupang hide ...": a named subject and the act the question takes as given.
 _PREMISE_ACT = re.compile(
     r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?"
@@ -363,7 +364,7 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
             if verb in _SAYING:  # "Why did X say ..." is answered by what X argued, claimed or told
                 forms |= {w[:5] for w in _SAYING.values()} | {w[:5] for w in _SAYING}
             if not forms & {w.lower()[:5] for t in texts for w in re.findall(r"[A-Za-z]+", t)}:
-                return f"no sentence says that {act.group(1).strip()} did '{verb}'"
+                return f"{PREMISE_UNSUPPORTED} {act.group(1).strip()} did '{verb}'"
     if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):
         return "no sentence states a decision or outcome"
     m = _COUNT_Q.search(question)

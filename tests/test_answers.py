@@ -96,12 +96,15 @@ def test_questions_after_the_knowledge_base_date_abstain(service: AnswerService)
     [
         ("What did the Seoul Administrative Court decide on Coupang's appeal against the fine?", "decision"),
         ("How did the North Korean hackers get into Coupang's systems?", "North"),
+        ("Why did Coupang hide the breach and never notify its customers?", "Coupang did 'hide'"),
     ],
 )
 def test_near_miss_evidence_is_an_abstention(service: AnswerService, question: str, reason: str):
-    """The knowledge base has the appeal but no ruling, and a former developer but no North Korean hackers."""
+    """The knowledge base has the appeal but no ruling, a former developer but no North Korean hackers, and a
+    disclosure rather than a cover-up."""
     answer = service.answer(question)
     assert answer.abstained and reason in (answer.reason or ""), (answer.reason, answer.text)
+    assert not answer.citations
 
 
 def test_comparatives_are_known_words(service: AnswerService):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.extractive import _PROPER_NAME, _WHO, Candidate, select, unstated_focus
+from bot.extractive import _PROPER_NAME, _ROLE, _WHO, Candidate, select, unstated_focus
 from bot.retrieval import Hit
 from kb.store import StoredChunk
 from kb.text import tokenize
@@ -63,10 +63,49 @@ def test_a_new_document_must_add_a_question_word_unless_it_scores_almost_as_well
             "",
         ),
         ("What does PIPA Article 29 require?", "PIPA Article 29 requires safety measures.", ""),
+        (
+            "Why did Coupang hide the breach?",
+            "Coupang disclosed the breach on November 29, 2025.",
+            "no sentence says that Coupang did 'hide'",
+        ),
+        (
+            "Why did Coupang founder Bom Kim resign as CEO?",
+            "Bom Kim, Coupang's founder, did not appear at the hearing.",
+            "no sentence says that Coupang founder Bom Kim did 'resign'",
+        ),
+        (
+            "Why did Harold Rogers say no SEC filing was needed?",
+            'Harold Rogers argued that the data taken was not "highly sensitive".',
+            "",
+        ),
+        ("Why did MSIT refer Coupang to the police?", "MSIT referred Coupang to the police over its logs.", ""),
     ],
 )
 def test_unstated_focus(question: str, evidence: str, missing: str):
     assert unstated_focus(question, [_cand(evidence, "a.md", 1.0, 0)]) == missing
+
+
+def test_a_strong_restatement_elsewhere_is_skipped_once_the_best_document_gives_two_sentences():
+    question = set(tokenize("How much did the PIPC fine Coupang?"))
+    best = _cand("The PIPC fined Coupang 624.7 billion won in June 2026.", "a.md", 1.0, 0)
+    more = _cand(
+        "The 624.7 billion won fine is a record for the privacy regulator, larger than any before.", "a.md", 0.9, 1
+    )
+    again = _cand(
+        "Regulators imposed a record sum on the e-commerce company this summer, officials said.", "b.md", 0.95, 2
+    )
+    assert _texts(select([best, again], 5, other_relative=0.85, max_sources=2, question_tokens=question)) == [
+        best.text,
+        again.text,
+    ]
+    assert _texts(select([best, again, more], 5, other_relative=0.85, max_sources=2, question_tokens=question)) == [
+        best.text,
+        again.text,
+    ]
+    assert _texts(select([best, more, again], 5, other_relative=0.85, max_sources=2, question_tokens=question)) == [
+        best.text,
+        more.text,
+    ]
 
 
 def test_which_questions_ask_for_a_name_and_openers_are_not_names():
@@ -77,3 +116,6 @@ def test_which_questions_ask_for_a_name_and_openers_are_not_names():
     assert _PROPER_NAME.search("135 groups formed Joint Action for a Safer Coupang.")
     assert not _PROPER_NAME.search("The Coupang data breach runs from 2022 to 2026.")
     assert not _PROPER_NAME.search("In June the fine was imposed.")
+    assert _ROLE.search("The suspect is a former Coupang developer of Chinese nationality.")
+    assert _ROLE.search("He is a Chinese national.")
+    assert not _ROLE.search("The National Assembly held a hearing.")
