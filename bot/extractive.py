@@ -254,18 +254,8 @@ _PREMISE_ACT = re.compile(
     r"((?:[A-Z][\w.&'-]*\s+)+(?:(?:founder|chairman|chief|head|president|minister|executive|spokesperson)\s+"
     r"(?:[A-Z][\w.&'-]*\s+)+)?)([a-z]+)\b"
 )
-#: Verbs of saying, each with its past form: any of them answers "why did X say ...".
-_SAYING = {
-    "say": "said",
-    "claim": "claimed",
-    "argue": "argued",
-    "state": "stated",
-    "tell": "told",
-    "explain": "explained",
-    "testify": "testified",
-    "insist": "insisted",
-    "according": "according",
-}
+#: Verbs of saying (5-letter stems): any of them answers "why did X say ...".
+_SAYING = frozenset({"say", "said", "claim", "argue", "state", "tell", "told", "expla", "testi", "insis", "accor"})
 #: Past forms that share no prefix with the verb ("said" for "say").
 _IRREGULAR = {
     "say": "said",
@@ -339,8 +329,10 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
     """Why the chosen evidence does not state what the question pins down ("" when it does).
 
     A question naming a day ("on March 3, 2026") needs evidence about that day; "how many X" needs a sentence
-    with a count and X itself; "what did the court decide" needs a sentence stating a decision or outcome. Near-miss evidence (a sentence about Coupang's share price, but not on that day)
-    is then an abstention rather than an answer to another question.
+    with a count and X itself; "what did the court decide" needs a sentence stating a decision or outcome; "why
+    did X <act>" takes X and the act as given, so the evidence must name X and state the act. Near-miss evidence
+    (a sentence about Coupang's share price, but not on that day) is then an abstention rather than an answer to
+    another question.
     """
     texts = [c.text for c in chosen]
     for month, day in _DAY.findall(question):
@@ -351,9 +343,12 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         if not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
             return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
     if _PREMISE_Q.match(question):
-        words = {w.lower()[:4] for t in texts for w in re.findall(r"[A-Za-z]+", t)}
+        words = {w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", t)}
+        stems = {w[:5] for w in words}
         missing = [
-            n for n in dict.fromkeys(_NAME.findall(question)) if n not in _COMMON_NAMES and n.lower()[:4] not in words
+            n
+            for n in dict.fromkeys(_NAME.findall(question))
+            if n not in _COMMON_NAMES and n.lower()[:4] not in {w[:4] for w in words}
         ]
         if missing:
             return "the evidence does not mention " + ", ".join(missing)
@@ -361,9 +356,9 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         if act:
             verb = act.group(2)
             forms = {verb[:5], _IRREGULAR.get(verb, verb)[:5]}
-            if verb in _SAYING:  # "Why did X say ..." is answered by what X argued, claimed or told
-                forms |= {w[:5] for w in _SAYING.values()} | {w[:5] for w in _SAYING}
-            if not forms & {w.lower()[:5] for t in texts for w in re.findall(r"[A-Za-z]+", t)}:
+            if forms & _SAYING:  # "Why did X say ..." is answered by what X argued, claimed or told
+                forms |= _SAYING
+            if not forms & stems:
                 return f"{PREMISE_UNSUPPORTED} {act.group(1).strip()} did '{verb}'"
     if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):
         return "no sentence states a decision or outcome"
