@@ -248,6 +248,13 @@ _COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul",
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
 PREMISE_UNSUPPORTED = "no sentence says that"
+
+
+def unsupported_premise(reason: str | None) -> str:
+    """The premise an abstention reason says the evidence does not state ("Coupang did 'hide'"), else ""."""
+    return reason.split(PREMISE_UNSUPPORTED, 1)[1].strip() if reason and PREMISE_UNSUPPORTED in reason else ""
+
+
 #: "Why did Coupang hide ...": a named subject and the act the question takes as given.
 _PREMISE_ACT = re.compile(
     r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?"

@@ -10,11 +10,13 @@ import html
 import re
 from urllib.parse import urlparse
 
+from bot.extractive import unsupported_premise
 from bot.types import Answer
 
 _PIECE = re.compile(r".+?\[\d+\](?=\s|$)|.+$", re.S)
 
 ABSTAIN_TITLE = "Not in the knowledge base"
+PREMISE_TITLE = "My sources don't say that"
 REFUSAL_TITLE = "I can't help with personal data"
 
 
@@ -74,7 +76,7 @@ def page_markdown(answer: Answer, shown: int | None = None) -> str:
     if answer.refused:
         return f"**{REFUSAL_TITLE}.** {body}"
     if answer.abstained:
-        return f"**{ABSTAIN_TITLE}.** {body}"
+        return f"**{PREMISE_TITLE if unsupported_premise(answer.reason) else ABSTAIN_TITLE}.** {body}"
     done = shown is None or shown >= len(parts)
     return body + ("\n\n" + sources_html(answer) if done else "")
 
@@ -96,10 +98,12 @@ def customer_reply(answer: Answer, as_of: str) -> str:
         )
         return f"{greeting}\n\n{body}\n\n{closing}"
     if answer.abstained:
+        premise = unsupported_premise(answer.reason)
         body = (
-            "Our knowledge base does not cover this question, so we would rather not guess. "
-            "We will look into it and get back to you."
-        )
+            f"Our sources do not say that {premise}, so we cannot confirm or explain it. "
+            if premise
+            else "Our knowledge base does not cover this question, so we would rather not guess. "
+        ) + "We will look into it and get back to you."
         return f"{greeting}\n\n{body}\n\n{closing}"
     refs = "\n".join(
         f"[{c.n}] {c.title}, {c.section}" + (f" ({c.url})" if safe_url(c.url) else "") for c in answer.citations

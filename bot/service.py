@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bot.condense import clean_question, condense, is_follow_up, split_parts
-from bot.extractive import PREMISE_UNSUPPORTED, Candidate, SentenceCache, candidates, select, unstated_focus
+from bot.extractive import Candidate, SentenceCache, candidates, select, unstated_focus, unsupported_premise
 from bot.policy import REFUSAL, is_personal_data_request
 from bot.retrieval import Hit, Index
 from bot.types import Answer, Citation, Retrieved, Turn
@@ -426,8 +426,7 @@ class AnswerService:
     def _abstain(self, state: _State, reason: str) -> Answer:
         if reason.startswith("asks about"):
             text = f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE
-        elif PREMISE_UNSUPPORTED in reason:
-            premise = reason.split(PREMISE_UNSUPPORTED, 1)[1].strip()
+        elif premise := unsupported_premise(reason):
             text = (
                 f"My knowledge base does not say that {premise}, which the question takes as given, so I won't "
                 "explain it. " + SCOPE

@@ -102,6 +102,13 @@ def test_customer_reply_kinds():
     assert "not legal advice" in reply and reply.rstrip().endswith("Customer Support")
     assert "would rather not guess" in customer_reply(_answer(abstained=True, citations=[]), "x")
     assert "privacy reasons" in customer_reply(_answer(refused=True, citations=[]), "x")
+    premise = _answer(
+        abstained=True,
+        citations=[],
+        reason="the evidence does not state what is asked: no sentence says that X did 'hide'",
+    )
+    assert "Our sources do not say that X did 'hide', so we cannot confirm" in customer_reply(premise, "x")
+    assert page_markdown(premise).startswith("**My sources don't say that.**")
 
 
 def test_feedback_store_masks_orders_filters_and_exports(tmp_path):
