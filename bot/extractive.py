@@ -371,7 +371,9 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         return "no sentence states a decision or outcome"
     m = _COUNT_Q.search(question)
     if m:
-        wanted = {t for t in tokenize(m.group(1)) if t not in _GENERIC_COUNTED}
+        counted = tokenize(m.group(1))
+        # "How many times bigger ..." asks for a ratio ("4.6 times the size"), not for a count of bigger things.
+        wanted = {"time"} if counted[:1] == ["time"] else {t for t in counted if t not in _GENERIC_COUNTED}
         if not any(_counts(t) and wanted <= set(tokenize(t)) for t in texts):
             return f"no sentence counts '{m.group(1)}'"
     return ""
