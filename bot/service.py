@@ -251,7 +251,6 @@ class AnswerService:
         """Choose evidence sentences (extractive writer) for each part and measure confidence."""
         if state.answer is not None:
             return state
-        share = max(2, self.settings.max_sentences // len(state.parts)) if len(state.parts) > 1 else None
         scored = []
         for text, query, vec, hits in state.parts:
             cands = candidates(text, query, vec, hits[: min(len(hits), 6)], self.sentences, self.index)
@@ -260,13 +259,16 @@ class AnswerService:
         # Whether the question is in scope is decided on its strongest part; a later part of an in-scope
         # question ("..., and what deadline applied?") says less on its own and gets a lower bar.
         in_scope = max(confidences, default=0.0) >= self.threshold
-        for text, cands, confidence in scored:
+        for i, (text, cands, confidence) in enumerate(scored):
             if not in_scope or confidence < self.threshold * (_PART_BAR if len(scored) > 1 else 1.0):
                 continue
+            # The parts share the answer's length: each gets its share of what is left, and at least two.
+            left = self.settings.max_sentences - len(state.chosen)
+            share = max(2, -(-left // (len(scored) - i)))
             # Stay close to the best document: other documents only for strong sentences, two at most.
             chosen = select(
                 cands,
-                share or self.settings.max_sentences,
+                share,
                 other_relative=0.85,
                 max_sources=2,
                 question_tokens=set(tokenize(query)),
