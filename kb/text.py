@@ -139,6 +139,8 @@ _CANON = {
     "voucher": "voucher",
     "coupon": "voucher",
     "coupons": "voucher",
+    "divide": "split",
+    "divid": "split",
     "hard": "difficult",
     "harder": "difficult",
     "ad": "advertising",
