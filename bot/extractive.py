@@ -163,6 +163,13 @@ def candidates(
     return out
 
 
+_ANNOUNCES = re.compile(
+    r"\b(?:two|three|four|five|six|seven|[2-7])[ -](?:ways|parts|routes|steps|groups|kinds|types|categories|reasons"
+    r"|items|stages|tiers)\b|:$",
+    re.I,
+)
+
+
 def _source(c: Candidate) -> str:
     return str(c.hit.chunk.meta["source"])
 
@@ -226,6 +233,16 @@ def select(
             continue  # says little that the chosen sentences have not said
         chosen.append(c)
         covered |= tokens
+        if len(chosen) == 1 and _ANNOUNCES.search(c.text):
+            # "The package is divided four ways." announces detail that the next sentences give.
+            end = c.end
+            for _ in range(2):
+                nxt = next((o for o in cands if o.hit.chunk.id == c.hit.chunk.id and 0 < o.start - end <= 2), None)
+                if nxt is None or len(chosen) >= max_sentences:
+                    break
+                chosen.append(nxt)
+                covered |= set(tokenize(nxt.text))
+                end = nxt.end
     group_rank: dict[str, int] = {}
     for c in chosen:
         group_rank.setdefault(_source(c), len(group_rank))

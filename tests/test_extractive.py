@@ -108,6 +108,31 @@ def test_a_strong_restatement_elsewhere_is_skipped_once_the_best_document_gives_
     ]
 
 
+def test_a_sentence_that_announces_detail_brings_the_next_sentences():
+    text = (
+        "The voucher package is divided four ways across services. The split gives 5,000 won for shopping. "
+        "The larger part is 20,000 won for travel. Unrelated closing remark about the weather today."
+    )
+    chunk = StoredChunk(id="v-0", text=text, meta={"source": "v.md", "char_start": 0})
+    spans, start = [], 0
+    for sentence in text.split(". "):
+        sentence = sentence.rstrip(".") + "."
+        spans.append((start, start + len(sentence)))
+        start += len(sentence) + 1
+    cands = []
+    for i, ((a, b), score) in enumerate(zip(spans, [1.0, 0.3, 0.3, 0.3], strict=True)):
+        vector = np.zeros(8, dtype=np.float32)
+        vector[i] = 1.0
+        cands.append(Candidate(Hit(chunk, 1.0, 1), a, b, text[a:b], vector, score=score))
+    chosen = select(cands, 5)
+    assert _texts(chosen) == [text[a:b] for a, b in spans[:3]]
+    # Without the announcement only the best sentence clears the bar.
+    plain = [
+        Candidate(c.hit, c.start, c.end, c.text.replace("four ways", "at once"), c.vector, score=c.score) for c in cands
+    ]
+    assert len(select(plain, 5)) == 1
+
+
 def test_which_questions_ask_for_a_name_and_openers_are_not_names():
     assert _WHO.search("Which coalition declared a boycott of Coupang?")
     assert _WHO.search("Which law firms represent the plaintiffs?")
