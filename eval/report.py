@@ -139,6 +139,34 @@ def _per_category(pipe: dict[str, Any], cat: str) -> dict[str, Any]:
     return row if isinstance(row, dict) else {}
 
 
+def _aggregate_table(
+    pipelines: dict[str, dict[str, Any]], definitions: dict[str, str] | None
+) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (formatted text) of the aggregates table: metric, one column per pipeline, definition."""
+    header = ["Metric", *(_label(k, p) for k, p in pipelines.items()), "Definition"]
+    rows = [
+        [key, *(_fmt(_aggregates(p).get(key)) for p in pipelines.values()), definition(definitions, key) or ""]
+        for key in _metric_keys(pipelines)
+    ]
+    return header, rows
+
+
+def _category_table(pipelines: dict[str, dict[str, Any]], cats: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (formatted text) of the per-category table: items, passed and pass rate per pipeline."""
+    header = ["Category"]
+    for k, p in pipelines.items():
+        label = _label(k, p)
+        header += [f"{label} items", f"{label} passed", f"{label} pass rate"]
+    rows = [
+        [
+            cat,
+            *(_fmt(_per_category(p, cat).get(f)) for p in pipelines.values() for f in ("items", "passed", "pass_rate")),
+        ]
+        for cat in cats
+    ]
+    return header, rows
+
+
 def definition(definitions: dict[str, str] | None, key: str) -> str | None:
     """Look up a metric's definition, tolerating generalised keys.
 
@@ -387,28 +415,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             out.append("")
 
     out += ["## Aggregates", ""]
-    header = ["Metric", *(_label(k, p) for k, p in pipelines.items()), "Definition"]
-    rows = []
-    for key in _metric_keys(pipelines):
-        values = [_fmt(_aggregates(p).get(key)) for p in pipelines.values()]
-        rows.append([key, *values, definition(definitions, key) or ""])
-    out += [*_md_table(header, rows), ""]
+    out += [*_md_table(*_aggregate_table(pipelines, definitions)), ""]
 
     out += ["## Per category", ""]
     cats = _categories(pipelines)
     if cats:
-        header = ["Category"]
-        for k, p in pipelines.items():
-            label = _label(k, p)
-            header += [f"{label} items", f"{label} passed", f"{label} pass rate"]
-        rows = []
-        for cat in cats:
-            row: list[Any] = [cat]
-            for p in pipelines.values():
-                pc = _per_category(p, cat)
-                row += [_fmt(pc.get("items")), _fmt(pc.get("passed")), _fmt(pc.get("pass_rate"))]
-            rows.append(row)
-        out += [*_md_table(header, rows), ""]
+        out += [*_md_table(*_category_table(pipelines, cats)), ""]
     else:
         out += ["No per-category results.", ""]
 
@@ -515,14 +527,9 @@ def render_html(report: dict[str, Any]) -> str:
             parts.append("<p>Failures:</p><ul>" + "".join(f"<li>{_e(f)}</li>" for f in failures) + "</ul>")
 
     parts.append("<h2>Aggregates</h2>")
-    header = ["Metric", *(_label(k, p) for k, p in pipelines.items()), "Definition"]
-    agg_rows = []
-    for key in _metric_keys(pipelines):
-        row = [(_e(key), "")]
-        row += [(_e(_fmt(_aggregates(p).get(key))), "num") for p in pipelines.values()]
-        row.append((_e(definition(definitions, key) or ""), "def"))
-        agg_rows.append(row)
-    parts.append(_html_table(header, agg_rows))
+    header, texts = _aggregate_table(pipelines, definitions)
+    classes = ["", *(["num"] * len(pipelines)), "def"]
+    parts.append(_html_table(header, [[(_e(v), c) for v, c in zip(row, classes, strict=True)] for row in texts]))
 
     parts.append("<h2>Charts</h2>")
     for name, png in charts(report).items():
@@ -532,18 +539,8 @@ def render_html(report: dict[str, Any]) -> str:
     parts.append("<h2>Per category</h2>")
     cats = _categories(pipelines)
     if cats:
-        header = ["Category"]
-        for k, p in pipelines.items():
-            label = _label(k, p)
-            header += [f"{label} items", f"{label} passed", f"{label} pass rate"]
-        cat_rows = []
-        for cat in cats:
-            row = [(_e(cat), "")]
-            for p in pipelines.values():
-                pc = _per_category(p, cat)
-                row += [(_e(_fmt(pc.get(f))), "num") for f in ("items", "passed", "pass_rate")]
-            cat_rows.append(row)
-        parts.append(_html_table(header, cat_rows))
+        header, texts = _category_table(pipelines, cats)
+        parts.append(_html_table(header, [[(_e(v), "num" if i else "") for i, v in enumerate(row)] for row in texts]))
     else:
         parts.append("<p>No per-category results.</p>")
 
