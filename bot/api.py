@@ -135,14 +135,7 @@ def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
 
 
 def _kb_extra(answer: Answer) -> dict[str, Any]:
-    return {
-        "citations": [c.model_dump() for c in answer.citations],
-        "abstained": answer.abstained,
-        "refused": answer.refused,
-        "reason": answer.reason,
-        "confidence": answer.confidence,
-        "mode": answer.mode,
-    }
+    return answer.model_dump(include={"citations", "abstained", "refused", "reason", "confidence", "mode"})
 
 
 def _completion(answer: Answer, model: str) -> dict[str, Any]:

@@ -171,7 +171,6 @@ def serve(
 
     started = time.perf_counter()
     settings = _setup()
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import uvicorn
 
     from bot.server import create_app

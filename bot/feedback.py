@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 )
 """
 COLUMNS = ("id", "created_at", "rating", "question", "answer", "citations", "abstained", "comment", "surface")
+_INSERT = f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})"
 
 
 class FeedbackStore:
@@ -43,7 +44,7 @@ class FeedbackStore:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        with closing(self._connect()) as db, db:
             db.execute(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
@@ -81,19 +82,15 @@ class FeedbackStore:
             surface,
         )
         with self._lock, closing(self._connect()) as db, db:
-            cur = db.execute(
-                "INSERT INTO feedback (created_at, rating, question, answer, citations, abstained, comment, surface)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            cur = db.execute(_INSERT, row)
             return int(cur.lastrowid or 0)
 
-    def rows(self, *, only_negative: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
+    def rows(self, *, only_negative: bool = False, limit: int | None = 1000) -> list[dict[str, Any]]:
         """Feedback, newest first.
 
         Args:
             only_negative: Only thumbs down.
-            limit: Most rows returned.
+            limit: Most rows returned (``None``: all).
 
         Returns:
             One dict per row with the :data:`COLUMNS` keys.
@@ -101,13 +98,20 @@ class FeedbackStore:
         """
         where = "WHERE rating = -1" if only_negative else ""
         with closing(self._connect()) as db:
-            found = db.execute(f"SELECT * FROM feedback {where} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            found = db.execute(
+                f"SELECT * FROM feedback {where} ORDER BY id DESC LIMIT ?", (-1 if limit is None else limit,)
+            ).fetchall()
         return [dict(r) for r in found]
 
     def to_csv(self, *, only_negative: bool = False) -> str:
         """All feedback (newest first) as CSV text with a header row."""
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(self.rows(only_negative=only_negative, limit=1_000_000))
-        return out.getvalue()
+        return to_csv(self.rows(only_negative=only_negative, limit=None))
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Feedback rows as CSV text with a header row."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -7,13 +7,11 @@ Everything that comes from a document or a user is HTML-escaped here, in one pla
 from __future__ import annotations
 
 import html
-import re
 from urllib.parse import urlparse
 
 from bot.extractive import unsupported_premise
 from bot.types import Answer
-
-_PIECE = re.compile(r".+?\[\d+\](?=\s|$)|.+$", re.S)
+from bot.verify import split_claims
 
 ABSTAIN_TITLE = "Not in the knowledge base"
 PREMISE_TITLE = "My sources don't say that"
@@ -34,7 +32,7 @@ def pieces(answer: Answer) -> list[str]:
     text = answer.text.strip()
     if not answer.citations:
         return [text]
-    return [m.group(0).strip() for m in _PIECE.finditer(text) if m.group(0).strip()]
+    return [f"{s} " + "".join(f"[{n}]" for n in cites) if cites else s for s, cites in split_claims(text)]
 
 
 def render_text(answer: Answer) -> str:

@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from bot.feedback import FeedbackStore
+from bot.feedback import FeedbackStore, to_csv
 from bot.present import customer_reply, page_markdown, pieces, user_markdown
 from bot.service import SCOPE, AnswerService
 from bot.types import Answer, Turn
@@ -56,6 +56,8 @@ CSS = """
 .kb-source blockquote { margin: .3em 0 .3em .8em; padding-left: .6em; border-left: 3px solid #ccc; }
 #kb-title h1 { margin-bottom: 0; }
 """
+#: Newest feedback rows shown in the console table (the CSV export has all of them).
+_FEEDBACK_SHOWN = 1000
 _STREAM_PAUSE = 0.03  # seconds between streamed sentences, so the page visibly fills in
 
 
@@ -206,12 +208,13 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
 
     def feedback_view(only_down: bool) -> tuple[list[list[Any]], str]:
         """The feedback table and, ready for the export button, the same rows as a CSV file."""
+        found = feedback.rows(only_negative=only_down, limit=None)
         rows = [
             [r["created_at"], "down" if r["rating"] < 0 else "up", r["question"], r["answer"], r["surface"]]
-            for r in feedback.rows(only_negative=only_down)
+            for r in found[:_FEEDBACK_SHOWN]
         ]
         path = exports / ("feedback-thumbs-down.csv" if only_down else "feedback.csv")
-        path.write_text(feedback.to_csv(only_negative=only_down), encoding="utf-8")
+        path.write_text(to_csv(found), encoding="utf-8")
         return rows, str(path)
 
     docs = [
