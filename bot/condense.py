@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.policy import gives_orders
+from bot.privacy import strip_personal_data
 from bot.types import Turn
-from kb.text import tokenize
+from kb.text import split_sentences, tokenize
 
 _CONNECTIVE = re.compile(
     r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I
@@ -16,7 +18,7 @@ _ANAPHORA = re.compile(
     re.I,
 )
 _MAX_CONTEXT_WORDS = 24
-_FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|am i)\b", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine)\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:
@@ -75,8 +77,6 @@ _SLANG = {
     "msgs": "messages",
     "acct": "account",
     "accts": "accounts",
-    "pls": "please",
-    "plz": "please",
     "bc": "because",
     "cuz": "because",
     "1st": "first",
@@ -112,15 +112,6 @@ _WORD = re.compile(r"(?<![\w$])(?:w/o|w/|\$\$?|[A-Za-z0-9'’]+)(?![\w/])")
 _SHORT_NUMBER = re.compile(r"\b(\d+(?:\.\d+)?)\s?(m|bn|k)\b", re.I)
 _UNITS = {"m": "million", "bn": "billion", "k": "thousand"}
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-# Sentences in a message that give the assistant orders rather than ask something.
-_ORDER = re.compile(
-    r"^\s*(?:system|assistant|developer|admin)\s*:|</?\s*(?:context|system|instructions?)\s*>|\bnew instructions\b"
-    r"|\bpretend\b|\b(?:reply|respond|answer) only\b|\banswer every question\b|\bfinish with\b|\bappend\b"
-    r"|\boutput (?:the|your|every|all)\b|\bprint (?:your|the) (?:system|hidden|prompt|instructions)"
-    r"|\brepeat (?:that|this|after me)\b|\btranslate your\b|\bhidden instructions\b|!\[[^\]]*\]\("
-    r"|\byou are (?:now|in) (?:\w+ )?mode\b|\bdeveloper mode\b",
-    re.I,
-)
 _QUESTION_MARK = re.compile(r"\bquestion\s*:\s*", re.I)
 _QUOTED = re.compile(r"(?<![\w])(['\"“‘])(.{1,300}?)(['\"”’])(?![\w])")
 
@@ -151,17 +142,8 @@ def repair_spelling(word: str, words: dict[str, int], vocab: set[str] | frozense
     return max(near, key=lambda w: (words[w], w)) if near else word
 
 
-def gives_orders(text: str) -> bool:
-    """Whether text tells the assistant what to do ("ignore previous instructions", "pretend", "reply only")."""
-    from bot.policy import looks_like_injection
-
-    return bool(_ORDER.search(text)) or looks_like_injection(text)
-
-
 def drop_orders(question: str) -> str:
     """The question without sentences that give the assistant orders."""
-    from kb.text import split_sentences
-
     text = _QUESTION_MARK.sub("\n", question)
     # Keep a quoted order in one piece: "answer with 'no data leaked. PWNED'" must not split at the quote's period.
     text = _QUOTED.sub(lambda m: m.group(0).replace(". ", "; "), text)
@@ -185,8 +167,6 @@ def clean_question(question: str, words: dict[str, int], vocab: set[str] | froze
         The cleaned question ("" when the message held only orders).
 
     """
-    from bot.privacy import strip_personal_data
-
     text = strip_personal_data(drop_orders(question))
     text = _SHORT_NUMBER.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2).lower()]}", text)
     text = re.sub(r"\bArt\.?\s*(?=\d)", "Article ", text, flags=re.I)

@@ -6,11 +6,13 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from bot.policy import looks_like_injection
 from bot.retrieval import Hit, Index
+from bot.types import Citation
 from kb.embeddings import Embedder
 from kb.text import split_sentences, tokenize
 
@@ -43,9 +45,8 @@ _ROLE = re.compile(
     r"\b(?:[Ff]ormer|ex-)\s?(?:\w+ )?(?:employee|developer|engineer|worker|staff)|\b(?:developer|engineer|employee) of\b"
     r"|\b[A-Z][a-z]+ national(?:ity)?\b"
 )
-_DATE = re.compile(
-    r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
-)
+_MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(rf"\b(?:19|20)\d\d\b|\b(?:{_MONTH})\b")
 _AMOUNT = re.compile(r"\d")
 # Sentences about the document itself ("This article covers ...") answer nothing.
 _META = re.compile(r"^(?:This|The following|Below,?) (?:article|document|page|digest|section|note|explainer)\b", re.I)
@@ -63,6 +64,29 @@ class Candidate:
     semantic: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
+
+    @cached_property
+    def tokens(self) -> frozenset[str]:
+        """The sentence's word tokens (scoring, selection and the focus checks all need them)."""
+        return frozenset(tokenize(self.text))
+
+
+def citation(n: int, hit: Hit, start: int, end: int) -> Citation:
+    """Citation ``[n]`` of the span ``start:end`` (offsets into the source's extracted text) of a retrieved chunk."""
+    meta = hit.chunk.meta
+    base = int(meta["char_start"])
+    return Citation(
+        n=n,
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        quote=hit.chunk.text[start - base : end - base],
+        char_start=start,
+        char_end=end,
+        url=str(meta.get("url", "")),
+        chunk_id=hit.chunk.id,
+        as_of=str(meta.get("as_of", "")),
+    )
 
 
 class SentenceCache:
@@ -107,10 +131,9 @@ class SentenceCache:
                 i += n
 
 
-def _lexical(query_tokens: list[str], sentence: str, index: Index) -> float:
+def _lexical(query_tokens: list[str], have: frozenset[str], index: Index) -> float:
     if not query_tokens:
         return 0.0
-    have = set(tokenize(sentence))
     weights = [index.idf.get(t, index.max_idf) for t in query_tokens]
     return sum(w for t, w in zip(query_tokens, weights, strict=True) if t in have) / sum(weights)
 
@@ -149,7 +172,7 @@ def candidates(
                 continue
             c = Candidate(hit, base + s, base + e, text, vec)
             c.semantic = float(np.dot(qvec, vec))
-            c.lexical = _lexical(q_tokens, text, index)
+            c.lexical = _lexical(q_tokens, c.tokens, index)
             bonus = 0.0
             if wants_date and _DATE.search(text):
                 bonus += 0.05
@@ -202,12 +225,13 @@ def select(
     if not cands:
         return []
     floor = cands[0].score * relative
+    best = _source(cands[0])
     chosen: list[Candidate] = []
     covered: set[str] = set()
     for c in cands:
         if c.score < floor or len(chosen) == max_sentences:
             break
-        if _source(c) != _source(cands[0]):
+        if _source(c) != best:
             if other_relative is not None and c.score < cands[0].score * other_relative:
                 continue
             sources = {_source(o) for o in chosen}
@@ -219,20 +243,19 @@ def select(
             if (
                 question_tokens is not None
                 and _source(c) not in sources
-                and not (question_tokens & set(tokenize(c.text))) - covered
+                and not (question_tokens & c.tokens) - covered
                 and (
                     c.score < cands[0].score * _STRONG_OTHER
-                    or sum(_source(o) == _source(cands[0]) for o in chosen) >= _BEST_DOC_ENOUGH
+                    or sum(_source(o) == best for o in chosen) >= _BEST_DOC_ENOUGH
                 )
             ):
                 continue
         if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
             continue
-        tokens = set(tokenize(c.text))
-        if chosen and len(tokens - covered) < _MIN_NEW * len(tokens):
+        if chosen and len(c.tokens - covered) < _MIN_NEW * len(c.tokens):
             continue  # says little that the chosen sentences have not said
         chosen.append(c)
-        covered |= tokens
+        covered |= c.tokens
         if len(chosen) == 1 and _ANNOUNCES.search(c.text):
             # "The package is divided four ways." announces detail that the next sentences give.
             end = c.end
@@ -241,7 +264,7 @@ def select(
                 if nxt is None or len(chosen) >= max_sentences:
                     break
                 chosen.append(nxt)
-                covered |= set(tokenize(nxt.text))
+                covered |= nxt.tokens
                 end = nxt.end
     group_rank: dict[str, int] = {}
     for c in chosen:
@@ -252,9 +275,7 @@ def select(
 _COUNT_Q = re.compile(
     r"\bhow many\s+(.+?)\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|got|get)\b", re.I
 )
-_DAY = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{1,2})\b"
-)
+_DAY = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}})\b")
 _AMOUNT_Q = re.compile(r"\bhow much\b|\bwhat (?:was|is|were|are) the (?:amount|price|cost|fee|salary|budget)\b", re.I)
 _MONEY = re.compile(
     r"\d[\d,.]*\s*(?:%|percent|won|(?:million|billion|trillion)\b)|(?:US)?\$\s?\d|\d\s*(?:dollars|times)\b", re.I
@@ -367,12 +388,12 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         if not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
             return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
     if _PREMISE_Q.match(question):
-        words = {w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", t)}
-        stems = {w[:5] for w in words}
+        stems = {w.lower()[:5] for t in texts for w in re.findall(r"[A-Za-z]+", t)}
+        prefixes = {s[:4] for s in stems}
         missing = [
             n
             for n in dict.fromkeys(_NAME.findall(question))
-            if n not in _COMMON_NAMES and n.lower()[:4] not in {w[:4] for w in words}
+            if n not in _COMMON_NAMES and n.lower()[:4] not in prefixes
         ]
         if missing:
             return "the evidence does not mention " + ", ".join(missing)
@@ -391,6 +412,6 @@ def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
         counted = tokenize(m.group(1))
         # "How many times bigger ..." asks for a ratio ("4.6 times the size"), not for a count of bigger things.
         wanted = {"time"} if counted[:1] == ["time"] else {t for t in counted if t not in _GENERIC_COUNTED}
-        if not any(_counts(t) and wanted <= set(tokenize(t)) for t in texts):
+        if not any(_counts(c.text) and wanted <= c.tokens for c in chosen):
             return f"no sentence counts '{m.group(1)}'"
     return ""

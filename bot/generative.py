@@ -18,7 +18,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.condense import gives_orders
+from bot.extractive import citation
+from bot.policy import gives_orders
 from bot.retrieval import Hit
 from bot.types import Citation, Turn
 from bot.verify import split_claims, verify_sentence
@@ -166,12 +167,13 @@ def guard(reply: str, evidence: Sequence[Evidence]) -> Guarded:
         sentence that backs them, and how many sentences were dropped.
 
     """
-    if NOT_IN_KB.search(reply) and len(split_claims(reply)) <= 1:
+    claims = split_claims(reply)
+    if NOT_IN_KB.search(reply) and len(claims) <= 1:
         return Guarded("", [], 0, model_declined=True)
     by_n = {e.n: e for e in evidence}
     kept: list[tuple[str, list[Evidence]]] = []
     dropped = 0
-    for sentence, cites in split_claims(reply):
+    for sentence, cites in claims:
         cited = [by_n[n] for n in dict.fromkeys(cites) if n in by_n]
         ok = (
             bool(cites)
@@ -194,22 +196,8 @@ def guard(reply: str, evidence: Sequence[Evidence]) -> Guarded:
             key = (e.hit.chunk.id, a)
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
-                meta = e.hit.chunk.meta
-                base = int(meta["char_start"])
-                citations.append(
-                    Citation(
-                        n=numbers[key],
-                        source=str(meta["source"]),
-                        title=str(meta.get("title", "")),
-                        section=str(meta.get("section", "")),
-                        quote=e.hit.chunk.text[a:b],
-                        char_start=base + a,
-                        char_end=base + b,
-                        url=str(meta.get("url", "")),
-                        chunk_id=e.hit.chunk.id,
-                        as_of=str(meta.get("as_of", "")),
-                    )
-                )
+                base = int(e.hit.chunk.meta["char_start"])
+                citations.append(citation(numbers[key], e.hit, base + a, base + b))
             marks.append(f"[{numbers[key]}]")
         parts.append(f"{sentence} {''.join(marks)}")
     return Guarded(" ".join(parts), citations, dropped, model_declined=False)

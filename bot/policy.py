@@ -10,19 +10,21 @@ _PII = (
     r"|(?:entrance|door|gate) codes?|personal (?:data|details|information|info)|(?:credit )?card numbers?"
     r"|(?:leaked )?records?|details|real name|full name|name|birth ?date|date of birth|whereabouts"
 )
+# Other people, named by their relation to the asker ("my neighbour", "my ex-girlfriend").
+_OTHERS = (
+    r"my (?:neighbou?r|ex|ex-\w+|girlfriend|boyfriend|boss|friend|colleague|wife|husband|partner|sister|brother"
+    r"|mother|father|landlord|tenant|classmate|coworker|co-worker)"
+)
+_OTHERS_RE = re.compile(_OTHERS, re.I)
 _PERSON = (
     r"someone|somebody|a person|this person|that person|people|a customer|customers|a user|users|him|her|them"
     r"|the (?:suspect|hacker|attacker|ex-employee|former employee|developer|engineer|insider|victims?|ceo|founder)"
-    r"|my (?:neighbou?r|ex|boss|friend|colleague|wife|husband|partner|sister|brother|mother|father)"
+    rf"|{_OTHERS}"
     r"|[A-Z][a-z]+(?: [A-Z][a-z-]+)+"
 )
 _QUAL = r"(?:(?:the|all|affected|coupang|leaked|other|those|these|every|some|any|specific|individual|a|an|\d+)\s+){0,3}"
 _PERSON_LOWER = (
     _PERSON.replace("|[A-Z][a-z]+(?: [A-Z][a-z-]+)+", "") + "|customer|user|person|individual|member|resident|plaintiff"
-)
-_OTHERS = (
-    r"my (?:neighbou?r|ex|ex-\w+|girlfriend|boyfriend|boss|friend|colleague|wife|husband|partner|sister|brother"
-    r"|mother|father|landlord|tenant|classmate|coworker|co-worker)"
 )
 # Adjectives that may sit between a possessive and the data asked for ("Rogers' personal mobile number").
 _ADJ = r"(?:(?:personal|private|home|mobile|cell|current|real|exact|full|coupang|delivery|shared)\s+){0,3}"
@@ -85,6 +87,16 @@ _INJECTION = re.compile(
     re.I,
 )
 
+# Sentences in a message that give the assistant orders rather than ask something (beyond _INJECTION).
+_ORDER = re.compile(
+    r"^\s*(?:system|assistant|developer|admin)\s*:|</?\s*(?:context|system|instructions?)\s*>|\bnew instructions\b"
+    r"|\bpretend\b|\b(?:reply|respond|answer) only\b|\banswer every question\b|\bfinish with\b|\bappend\b"
+    r"|\boutput (?:the|your|every|all)\b|\bprint (?:your|the) (?:system|hidden|prompt|instructions)"
+    r"|\brepeat (?:that|this|after me)\b|\btranslate your\b|\bhidden instructions\b|!\[[^\]]*\]\("
+    r"|\byou are in (?:\w+ )?mode\b",
+    re.I,
+)
+
 
 def is_personal_data_request(question: str) -> bool:
     """True when the question asks for a person's contact details, address, identity or leaked records.
@@ -99,14 +111,14 @@ def is_personal_data_request(question: str) -> bool:
         Whether to refuse.
 
     """
-    if _SELF.search(question) and not re.search(_OTHERS, question, re.I):
+    if _SELF.search(question) and not _OTHERS_RE.search(question):
         return False
     if _WHY.search(question) and not _REQUEST_VERB.search(question):
         return False  # "Why do shops collect customers' addresses?" asks about practice, not for the data
     if (
         _ABOUT_CATEGORIES.search(question)
         and not _REQUEST_VERB.search(question)
-        and not re.search(_OTHERS, question, re.I)
+        and not _OTHERS_RE.search(question)
     ):
         return False
     return any(p.search(question) for p in _REFUSE)
@@ -115,3 +127,8 @@ def is_personal_data_request(question: str) -> bool:
 def looks_like_injection(text: str) -> bool:
     """True when text tries to give the assistant instructions ("ignore previous instructions")."""
     return bool(_INJECTION.search(text))
+
+
+def gives_orders(text: str) -> bool:
+    """Whether text tells the assistant what to do ("ignore previous instructions", "pretend", "reply only")."""
+    return bool(_ORDER.search(text)) or looks_like_injection(text)

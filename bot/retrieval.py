@@ -82,7 +82,7 @@ class Index:
 
         A comparative or superlative counts when its base adjective is used ("big" for "biggest").
         """
-        if token in self.vocab or (len(token) >= 3 and token[:5] in self._prefixes):
+        if token in self.vocab or token[:5] in self._prefixes:
             return True
         return any(base in self.vocab for base in _base_forms(token))
 

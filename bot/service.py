@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 
 from bot.condense import clean_question, condense, is_follow_up, split_parts
-from bot.extractive import Candidate, SentenceCache, candidates, select, unstated_focus, unsupported_premise
+from bot.extractive import (
+    Candidate,
+    SentenceCache,
+    candidates,
+    citation,
+    select,
+    unstated_focus,
+    unsupported_premise,
+)
 from bot.policy import REFUSAL, is_personal_data_request
 from bot.retrieval import Hit, Index
 from bot.types import Answer, Citation, Retrieved, Turn
@@ -382,19 +390,7 @@ class AnswerService:
         return best * (_OOV_PENALTY ** min(len(unknown), 2))
 
     def _cite(self, n: int, c: Candidate) -> Citation:
-        meta = c.hit.chunk.meta
-        return Citation(
-            n=n,
-            source=str(meta["source"]),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section", "")),
-            quote=c.text,
-            char_start=c.start,
-            char_end=c.end,
-            url=str(meta.get("url", "")),
-            chunk_id=c.hit.chunk.id,
-            as_of=str(meta.get("as_of", "")),
-        )
+        return citation(n, c.hit, c.start, c.end)
 
     def _retrieved(self, state: _State, cited: set[str]) -> list[Retrieved]:
         return [

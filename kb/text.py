@@ -136,7 +136,6 @@ _CANON = {
     "lawsuit": "suit",
     "penalty": "fine",
     "penalties": "fine",
-    "voucher": "voucher",
     "coupon": "voucher",
     "coupons": "voucher",
     "divide": "split",
@@ -182,7 +181,8 @@ def tokenize(text: str) -> list[str]:
         if tok in STOPWORDS:
             continue
         tok = _CANON.get(tok, tok)
-        out.append(_CANON.get(_stem(tok), _stem(tok)))
+        stem = _stem(tok)
+        out.append(_CANON.get(stem, stem))
     return out
 
 
