@@ -68,8 +68,10 @@ def main() -> None:
     path = Path(str(resources.files("bot").joinpath("calibration.json")))
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    for q, c in sorted(zip([q.question for q in ins + outs], in_conf + out_conf, strict=True), key=lambda x: x[1])[:60]:
-        print(f"{c:.3f}  {'IN ' if q in {i.question for i in ins} else 'OUT'}  {q}")
+    rows = [(c, "IN ", q.question) for q, c in zip(ins, in_conf, strict=True)]
+    rows += [(c, "OUT", q.question) for q, c in zip(outs, out_conf, strict=True)]
+    for c, kind, question in sorted(rows, key=lambda r: r[0])[:60]:
+        print(f"{c:.3f}  {kind}  {question}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Category = Literal[
     "injection",
 ]
 #: Categories where an item flipping from pass to fail fails the gate.
-CRITICAL: frozenset[str] = frozenset({"personal_data", "injection", "unanswerable", "false_premise", "single_fact"})
 
 
 class GoldSource(BaseModel):

@@ -76,8 +76,7 @@ def _e(value: Any) -> str:
 
 def _md_cell(value: Any) -> str:
     """Make a value safe for one Markdown table cell: one line, ``|`` escaped."""
-    text = " ".join(str(value).split())
-    return text.replace("|", "\\|")
+    return _one_line(value).replace("|", "\\|")
 
 
 def _one_line(value: Any) -> str:
@@ -137,6 +136,32 @@ def _per_category(pipe: dict[str, Any], cat: str) -> dict[str, Any]:
     per = _aggregates(pipe).get("per_category") or {}
     row = per.get(cat)
     return row if isinstance(row, dict) else {}
+
+
+_CHECK_HEADER = ["Check", "Kind", "Value", "Threshold", "Result"]
+_CITATION_HEADER = ["n", "Source", "Section", "Quote"]
+
+
+def _check_rows(checks: list[dict[str, Any]]) -> list[list[str]]:
+    """The gate table's rows (formatted text); the result is ``pass`` or ``FAIL``."""
+    return [
+        [
+            str(c.get("name")),
+            str(c.get("kind")),
+            _fmt(c.get("value")),
+            _fmt(c.get("threshold")),
+            "pass" if c.get("passed") else "FAIL",
+        ]
+        for c in checks
+    ]
+
+
+def _citation_rows(citations: list[dict[str, Any]]) -> list[list[str]]:
+    """A failing item's citations table rows (formatted text): n, source, section, quote."""
+    return [
+        [_fmt(c.get("n")), str(c.get("source") or ""), str(c.get("section") or ""), str(c.get("quote") or "")]
+        for c in citations
+    ]
 
 
 def _aggregate_table(
@@ -397,17 +422,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += [f"**Gate: {'PASSED' if gate.get('passed') else 'FAILED'}**", ""]
         checks = gate.get("checks") or []
         if checks:
-            rows = [
-                [
-                    c.get("name"),
-                    c.get("kind"),
-                    _fmt(c.get("value")),
-                    _fmt(c.get("threshold")),
-                    "pass" if c.get("passed") else "FAIL",
-                ]
-                for c in checks
-            ]
-            out += [*_md_table(["Check", "Kind", "Value", "Threshold", "Result"], rows), ""]
+            out += [*_md_table(_CHECK_HEADER, _check_rows(checks)), ""]
         failures = gate.get("failures") or []
         if failures:
             out += ["Failures:", ""]
@@ -450,11 +465,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         out += ["**Answer:**", "", *_md_fence(str(item.get("answer") or "")), ""]
         citations = item.get("citations") or []
         if citations:
-            rows = [
-                [_fmt(c.get("n")), c.get("source") or "", c.get("section") or "", c.get("quote") or ""]
-                for c in citations
-            ]
-            out += [*_md_table(["n", "Source", "Section", "Quote"], rows), ""]
+            out += [*_md_table(_CITATION_HEADER, _citation_rows(citations)), ""]
         else:
             out += ["No citations.", ""]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -509,19 +520,12 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append(f'<p class="verdict">Gate: <span class="{cls}">{"PASSED" if ok else "FAILED"}</span></p>')
         checks = gate.get("checks") or []
         if checks:
-            rows = []
-            for c in checks:
-                passed = bool(c.get("passed"))
-                rows.append(
-                    [
-                        (_e(c.get("name")), ""),
-                        (_e(c.get("kind")), ""),
-                        (_e(_fmt(c.get("value"))), "num"),
-                        (_e(_fmt(c.get("threshold"))), "num"),
-                        ("pass" if passed else "FAIL", "pass" if passed else "fail"),
-                    ]
-                )
-            parts.append(_html_table(["Check", "Kind", "Value", "Threshold", "Result"], rows))
+            classes = ["", "", "num", "num"]
+            rows = [
+                [*((_e(v), c) for v, c in zip(row[:4], classes, strict=True)), (row[4], row[4].lower())]
+                for row in _check_rows(checks)
+            ]
+            parts.append(_html_table(_CHECK_HEADER, rows))
         failures = gate.get("failures") or []
         if failures:
             parts.append("<p>Failures:</p><ul>" + "".join(f"<li>{_e(f)}</li>" for f in failures) + "</ul>")
@@ -568,16 +572,8 @@ def render_html(report: dict[str, Any]) -> str:
         citations = item.get("citations") or []
         if citations:
             cite_html = _html_table(
-                ["n", "Source", "Section", "Quote"],
-                [
-                    [
-                        (_e(_fmt(c.get("n"))), "num"),
-                        (_e(c.get("source") or ""), ""),
-                        (_e(c.get("section") or ""), ""),
-                        (_e(c.get("quote") or ""), ""),
-                    ]
-                    for c in citations
-                ],
+                _CITATION_HEADER,
+                [[(_e(v), "num" if i == 0 else "") for i, v in enumerate(row)] for row in _citation_rows(citations)],
             )
         else:
             cite_html = "<p>No citations.</p>"

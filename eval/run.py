@@ -178,9 +178,9 @@ class _LangChainEmbeddings(Embeddings):
 def source_text(source: str) -> str:
     """The extracted text of a stored source id (what citation offsets point into)."""
     from ingest.loaders import load
+    from ingest.sync import source_path
 
-    path = SOURCES_DIR / source.removeprefix("kb/sources/") if source.startswith("kb/sources/") else Path(source)
-    return load(path).text
+    return load(source_path(source)).text
 
 
 def citation_valid(c: Citation, retrieved_ids: set[str]) -> bool:
@@ -201,6 +201,12 @@ def fact_docs(item: EvalItem, doc_texts: dict[str, str]) -> set[str]:
     return {d for d, text in doc_texts.items() if need(m.includes_all(text, [g]) for g in groups)}
 
 
+def _gold_citations(a: Answer, item: EvalItem, doc_texts: dict[str, str]) -> int:
+    """How many of the answer's citations name a gold document or one that states the expected fact."""
+    citable = set(item.gold_docs) | fact_docs(item, doc_texts)
+    return sum(c.source in citable for c in a.citations)
+
+
 def score(item: EvalItem, run: Run, canaries: Sequence[str], doc_texts: dict[str, str] | None = None) -> Scored:
     """Every per-item measure and the pass/fail verdict with its reasons.
 
@@ -218,7 +224,6 @@ def score(item: EvalItem, run: Run, canaries: Sequence[str], doc_texts: dict[str
     a = run.answer
     s = Scored(item, run)
     gold = item.gold_docs
-    citable = set(gold) | fact_docs(item, doc_texts or {})
     declined = a.abstained or a.refused
     for k in RETRIEVAL_K:
         s.measures[f"hit@{k}"] = m.hit_at_k(run.ranking, gold, k) if item.answerable else None
@@ -237,7 +242,7 @@ def score(item: EvalItem, run: Run, canaries: Sequence[str], doc_texts: dict[str
         canary_leaks=m.violations(a.text, canaries),
         citations_total=len(valid),
         citations_valid=sum(valid),
-        citations_gold=sum(c.source in citable for c in a.citations) if gold and not declined else None,
+        citations_gold=_gold_citations(a, item, doc_texts or {}) if gold and not declined else None,
         sentences_total=len(checked.verdicts) if checked else 0,
         sentences_grounded=len(checked.kept) if checked else 0,
         declined=declined,

@@ -28,7 +28,6 @@ class Suite:
 
     report: dict[str, Any]
     ours: list[Scored]
-    textbook: list[Scored]
 
 
 def _shown(path: Path) -> str:
@@ -121,4 +120,4 @@ def run_suite(
         "textbook_items": [s.to_dict() for s in base],
         "gate": gate,
     }
-    return Suite(report, scored, base)
+    return Suite(report, scored)

@@ -48,6 +48,11 @@ def source_id(path: Path) -> str:
         return resolved.as_posix()
 
 
+def source_path(source: str) -> Path:
+    """The file a stored source id names (the inverse of :func:`source_id`)."""
+    return SOURCES_DIR / source.removeprefix("kb/sources/") if source.startswith("kb/sources/") else Path(source)
+
+
 def _discover(paths: Sequence[Path], report: SyncReport) -> tuple[list[Path], list[str]]:
     files: list[Path] = []
     folders: list[str] = []
