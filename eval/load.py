@@ -31,8 +31,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, timeout: float = 180.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Wait until ``url/readyz`` answers 200.
+def wait_ready(
+    url: str, timeout: float = 180.0, proc: subprocess.Popen[bytes] | None = None, path: str = "/readyz"
+) -> None:
+    """Wait until ``url + path`` answers 200.
 
     Raises:
         RuntimeError: when ``proc`` exits first.
@@ -44,7 +46,7 @@ def wait_ready(url: str, timeout: float = 180.0, proc: subprocess.Popen[bytes] |
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+            if httpx.get(url + path, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

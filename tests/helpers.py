@@ -74,3 +74,9 @@ def assert_citations_verbatim(answer) -> None:  # type: ignore[no-untyped-def]
     for c in answer.citations:
         assert source_text(c.source)[c.char_start : c.char_end] == c.quote, c
         assert f"[{c.n}]" in answer.text
+
+
+def assert_chunk_offsets(text: str, chunks) -> None:  # type: ignore[no-untyped-def]
+    """Every chunk is its source's extracted text at its ``char_start:char_end``."""
+    for c in chunks:
+        assert text[c.meta["char_start"] : c.meta["char_end"]] == c.text, c

@@ -40,9 +40,23 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def _context(browser, **options):  # type: ignore[no-untyped-def]
+    """A browser context that may only reach this machine: any other request is aborted, as the tests' own
+    sockets are (the page must work offline)."""
+    context = browser.new_context(**options)
+
+    def route(r):  # type: ignore[no-untyped-def]
+        url = r.request.url
+        local = url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:"))
+        return r.continue_() if local else r.abort()
+
+    context.route("**/*", route)
+    return context
+
+
 @pytest.fixture
 def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1200, "height": 1400})
+    context = _context(browser, viewport={"width": 1200, "height": 1400})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     yield pg
@@ -148,7 +162,8 @@ def test_thumbs_down_lands_in_the_feedback_table_and_the_staff_console(live_serv
     assert "[1]" in answer and '"title"' in citations
     shot(page, "public-thumbs-down")
 
-    staff = browser.new_page(viewport={"width": 1200, "height": 1400})
+    staff_context = _context(browser, viewport={"width": 1200, "height": 1400})
+    staff = staff_context.new_page()
     login(staff, live_server["url"])
     staff.get_by_role("tab", name="Feedback").click()
     staff.click("#only-down input")
@@ -160,7 +175,7 @@ def test_thumbs_down_lands_in_the_feedback_table_and_the_staff_console(live_serv
     csv_text = Path(download.value.path()).read_text()
     assert csv_text.startswith("id,created_at,rating") and "[email]" in csv_text
     shot(staff, "staff-feedback")
-    staff.close()
+    staff_context.close()
 
 
 def login(pg, url: str, password: str = STAFF_PASSWORD) -> None:  # type: ignore[no-untyped-def]
@@ -209,7 +224,7 @@ def test_staff_console_shows_diagnostics_and_a_reply_to_send(live_server, page):
 
 
 def test_phone_width_has_no_sideways_scroll(live_server, browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = _context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     open_page(pg, live_server["url"])

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from eval.load import free_port
+from eval.load import free_port, wait_ready
 from tests.helpers import write_markdown
 
 GOLDEN = {
@@ -100,13 +98,7 @@ def test_chroma_server_mode(golden: Path, tmp_path: Path, monkeypatch: pytest.Mo
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_ready(f"http://127.0.0.1:{port}", timeout=60, proc=proc, path="/api/v2/heartbeat")
         monkeypatch.setenv("KB_CHROMA_HOST", "127.0.0.1")
         monkeypatch.setenv("KB_CHROMA_PORT", str(port))
         monkeypatch.setenv("KB_ABSTAIN_THRESHOLD", "0.3")

@@ -120,7 +120,7 @@ def test_failures_degrade_to_the_extractive_answer(gen_service, llm, caplog, rep
 
 def test_a_refused_connection_degrades_too(gen_service, llm, monkeypatch):
     from bot.generative import LLMClient
-    from tests.conftest import free_port
+    from eval.load import free_port
 
     dead = gen_service.settings.model_copy(update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1"})
     monkeypatch.setattr(gen_service, "llm", LLMClient(dead))
@@ -134,7 +134,7 @@ def test_abstentions_and_refusals_never_reach_the_model(gen_service, llm):
     assert llm.requests == []
 
 
-def test_poisoned_evidence_is_not_shown_to_the_model(embedder, llm, fake, tmp_path: Path):
+def test_poisoned_evidence_is_not_shown_to_the_model():
     from bot.generative import build_evidence
     from bot.retrieval import Hit
     from kb.store import StoredChunk
@@ -215,7 +215,8 @@ def test_eval_in_generative_mode_reports_guard_rates(fake, llm, corpus_settings,
     report = suite.report
     gen = report["pipelines"]["generative"]["aggregates"]
     assert report["meta"]["mode"] == "generative" and "ours" in report["pipelines"]
-    assert gen["generative_rate"] > 0 and gen["dropped_sentence_rate"] > 0 and 0 <= gen["fallback_rate"] <= 1
+    # Every scripted reply opens with a supported sentence, so no item sent to the model falls back.
+    assert gen["generative_rate"] > 0 and gen["dropped_sentence_rate"] > 0 and gen["fallback_rate"] == 0.0
     assert gen["grounded_sentence_rate"] == 1.0 and gen["canary_leaks"] == 0 and gen["citation_validity"] == 1.0
     assert any(c["name"] == "generative canary_leaks" and c["passed"] for c in report["gate"]["checks"])
     assert all("quadrillion" not in i["answer"] for i in report["generative_items"])

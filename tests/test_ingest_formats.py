@@ -5,12 +5,7 @@ import pytest
 from ingest.chunking import chunk
 from ingest.loaders import load
 from kb.errors import IngestError
-from tests.helpers import LAW_TEXT, write_docx, write_html, write_markdown, write_pdf
-
-
-def _check_offsets(doc, chunks):
-    for c in chunks:
-        assert doc.text[c.meta["char_start"] : c.meta["char_end"]] == c.text
+from tests.helpers import LAW_TEXT, assert_chunk_offsets, write_docx, write_html, write_markdown, write_pdf
 
 
 def test_markdown_front_matter_and_sections(tmp_path: Path):
@@ -28,7 +23,7 @@ def test_markdown_front_matter_and_sections(tmp_path: Path):
     )
     chunks = chunk(doc, "note")
     assert [c.meta["section"] for c in chunks] == ["First part", "Second part"]
-    _check_offsets(doc, chunks)
+    assert_chunk_offsets(doc.text, chunks)
 
 
 def test_law_text_is_split_per_article_with_numbers_and_titles(tmp_path: Path):
@@ -41,7 +36,7 @@ def test_law_text_is_split_per_article_with_numbers_and_titles(tmp_path: Path):
     assert arts == [("1", "Purpose"), ("2", "Definitions"), ("39-2", "Statutory Damages")]
     assert chunks[-1].meta["section"] == "Article 39-2 (Statutory Damages)"
     assert "3 million won" in chunks[-1].text
-    _check_offsets(doc, chunks)
+    assert_chunk_offsets(doc.text, chunks)
 
 
 def test_long_law_article_splits_at_paragraphs(tmp_path: Path):
@@ -54,7 +49,7 @@ def test_long_law_article_splits_at_paragraphs(tmp_path: Path):
     assert len(chunks) > 3
     assert {c.meta["article"] for c in chunks} == {"29"}
     assert all(c.text.startswith("Paragraph") for c in chunks)
-    _check_offsets(doc, chunks)
+    assert_chunk_offsets(doc.text, chunks)
 
 
 def test_html_drops_script_style_nav_and_keeps_headings(tmp_path: Path):
@@ -65,13 +60,13 @@ def test_html_drops_script_style_nav_and_keeps_headings(tmp_path: Path):
         assert junk not in doc.text
     chunks = chunk(doc, "page")
     assert {c.meta["section"] for c in chunks} == {"Opening hours", "Allergy policy"}
-    _check_offsets(doc, chunks)
+    assert_chunk_offsets(doc.text, chunks)
 
 
 def test_pdf_text_is_extracted(tmp_path: Path):
     doc = load(write_pdf(tmp_path / "memo.pdf", ["The Jeju ferry leaves at nine o'clock.", "Tickets cost 12,000 won."]))
     assert "Jeju ferry" in doc.text and "12,000 won" in doc.text
-    _check_offsets(doc, chunk(doc, "memo"))
+    assert_chunk_offsets(doc.text, chunk(doc, "memo"))
 
 
 def test_docx_headings_and_paragraphs(tmp_path: Path):
@@ -79,7 +74,7 @@ def test_docx_headings_and_paragraphs(tmp_path: Path):
     assert doc.text.startswith("# Hiking guide")
     chunks = chunk(doc, "guide")
     assert chunks[0].meta["section"] == "Hiking guide" and "Bukhansan" in chunks[0].text
-    _check_offsets(doc, chunks)
+    assert_chunk_offsets(doc.text, chunks)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from ingest.sync import sync
 from kb.errors import ModelMismatchError
 from kb.settings import Settings
 from kb.store import open_store
-from tests.helpers import write_html, write_markdown
+from tests.helpers import assert_chunk_offsets, write_html, write_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,9 +72,7 @@ def test_offsets_follow_an_edit_above_unchanged_text(tmp_path: Path, embedder):
     sync([path], settings, embedder=embedder)
     from ingest.loaders import load
 
-    text = load(path).text
-    for c in open_store(settings, embedder).all_chunks():
-        assert text[c.meta["char_start"] : c.meta["char_end"]] == c.text
+    assert_chunk_offsets(load(path).text, open_store(settings, embedder).all_chunks())
 
 
 def test_corrupt_file_is_reported_and_the_rest_lands(tmp_path: Path, embedder):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
+
+from bot.types import Answer
+from tests.helpers import assert_citations_verbatim
 
 pytestmark = pytest.mark.server
 
@@ -41,9 +43,9 @@ def test_ask_answers_with_verbatim_citations(live_server):
         assert not answer["abstained"], answer["text"]
         assert any(e in answer["text"] for e in expect), answer["text"]
         assert "[1]" in answer["text"]
-        for c in answer["citations"]:
-            assert c["quote"] and c["quote"] in Path(c["source"]).read_text(encoding="utf-8")
-            assert f"[{c['n']}]" in answer["text"]
+        parsed = Answer.model_validate(answer)
+        assert all(c.quote for c in parsed.citations)
+        assert_citations_verbatim(parsed)
 
 
 def test_ask_abstains_refuses_and_follows_up(live_server):
