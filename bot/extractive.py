@@ -16,6 +16,8 @@ from bot.types import Citation
 from kb.embeddings import Embedder
 from kb.text import split_sentences, tokenize
 
+#: The top retrieved chunks that either writer reads its evidence from.
+EVIDENCE_CHUNKS = 6
 _MIN_CHARS = 25
 #: Weight of meaning against IDF-weighted word overlap in a sentence's score.
 SEM_WEIGHT = 0.55

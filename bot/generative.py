@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.extractive import citation
+from bot.extractive import EVIDENCE_CHUNKS, citation
 from bot.policy import gives_orders
 from bot.retrieval import Hit
 from bot.types import Citation, Turn
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 NOT_IN_KB = re.compile(r"not in the knowledge base", re.I)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_MAX_EVIDENCE = 6
 
 
 class LLMError(KBError):
@@ -76,7 +75,7 @@ def _outside_comments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def build_evidence(hits: Sequence[Hit], limit: int = _MAX_EVIDENCE) -> list[Evidence]:
+def build_evidence(hits: Sequence[Hit], limit: int = EVIDENCE_CHUNKS) -> list[Evidence]:
     """Number the top chunks; sentences that give orders ("ignore previous instructions") are left out."""
     out: list[Evidence] = []
     for hit in hits[:limit]:

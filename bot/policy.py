@@ -115,11 +115,7 @@ def is_personal_data_request(question: str) -> bool:
         return False
     if _WHY.search(question) and not _REQUEST_VERB.search(question):
         return False  # "Why do shops collect customers' addresses?" asks about practice, not for the data
-    if (
-        _ABOUT_CATEGORIES.search(question)
-        and not _REQUEST_VERB.search(question)
-        and not _OTHERS_RE.search(question)
-    ):
+    if _ABOUT_CATEGORIES.search(question) and not _REQUEST_VERB.search(question) and not _OTHERS_RE.search(question):
         return False
     return any(p.search(question) for p in _REFUSE)
 

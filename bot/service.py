@@ -18,6 +18,7 @@ import numpy as np
 
 from bot.condense import clean_question, condense, is_follow_up, split_parts
 from bot.extractive import (
+    EVIDENCE_CHUNKS,
     Candidate,
     SentenceCache,
     candidates,
@@ -261,7 +262,7 @@ class AnswerService:
             return state
         scored = []
         for text, query, vec, hits in state.parts:
-            cands = candidates(text, query, vec, hits[: min(len(hits), 6)], self.sentences, self.index)
+            cands = candidates(text, query, vec, hits[:EVIDENCE_CHUNKS], self.sentences, self.index)
             scored.append((text, cands, self._confidence(text, cands[0].score if cands else 0.0)))
         confidences = [conf for *_, conf in scored]
         # Whether the question is in scope is decided on its strongest part; a later part of an in-scope
