@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Literal
@@ -22,7 +23,18 @@ Category = Literal[
     "multi_turn",
     "injection",
 ]
-#: Categories where an item flipping from pass to fail fails the gate.
+Split = Literal["dev", "test"]
+#: Share of clusters that go to the frozen test split when a new item is given its split.
+TEST_SHARE = 0.4
+
+
+def split_for(cluster_id: str) -> Split:
+    """The split a cluster belongs to, fixed by a hash of its id so paraphrases stay together.
+
+    Splits are written into the set files when items are added (``python -m eval.split``) and never change.
+    """
+    h = int(hashlib.sha256(cluster_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "test" if h < TEST_SHARE else "dev"
 
 
 class GoldSource(BaseModel):
@@ -47,6 +59,9 @@ class EvalItem(BaseModel):
     cluster_id: str
     canary: str | None = None
     note: str = ""
+    split: Split = Field(description="dev (tune on it) or test (frozen: the gate runs on it, nothing is tuned on it).")
+    persona: str = ""
+    style: str = ""
 
     @model_validator(mode="after")
     def _one_form(self) -> EvalItem:
@@ -73,15 +88,16 @@ class EvalItem(BaseModel):
 
 
 def default_set() -> Path:
-    """The shipped eval set."""
-    return SETS_DIR / "grounding.jsonl"
+    """The shipped eval sets: every ``.jsonl`` in ``eval/sets/``."""
+    return SETS_DIR
 
 
-def load_items(path: Path | None = None) -> list[EvalItem]:
+def load_items(path: Path | None = None, split: Split | None = None) -> list[EvalItem]:
     """Read an eval set (a ``.jsonl`` file or a folder of them).
 
     Args:
-        path: File or folder; default the shipped set.
+        path: File or folder; default the shipped sets.
+        split: Only this split.
 
     Returns:
         The items, in file order.
@@ -108,7 +124,8 @@ def load_items(path: Path | None = None) -> list[EvalItem]:
             if item.id in seen:
                 raise InputError(f"{f}:{number}: duplicate id '{item.id}'")
             seen.add(item.id)
-            items.append(item)
+            if split is None or item.split == split:
+                items.append(item)
     return items
 
 
