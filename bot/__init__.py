@@ -8,7 +8,8 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "chain":
-        from bot.chain import get_chain
+        from bot.service import get_service
+        from kb.settings import get_settings
 
-        return get_chain()
+        return get_service(get_settings()).chain
     raise AttributeError(name)

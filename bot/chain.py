@@ -1,18 +1,16 @@
-"""The whole pipeline as one LangChain runnable: validate -> rewrite -> retrieve -> write -> verify -> generate."""
+"""The pipeline as one LangChain runnable, built from the service's plain pipeline function."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.service import AnswerService
+from collections.abc import Callable
+from typing import Any
 
 
-def build_chain(service: AnswerService) -> Any:
-    """Compose the service's steps as a ``RunnableSequence``.
+def build_chain(run: Callable[[dict[str, Any]], Any]) -> Any:
+    """Wrap the pipeline function as a runnable.
 
     Args:
-        service: The built answering service.
+        run: :meth:`bot.service.AnswerService.run`.
 
     Returns:
         A runnable taking ``{"question", "history", "k"?, "kind"?, "topic"?}`` and returning an ``Answer``.
@@ -20,19 +18,4 @@ def build_chain(service: AnswerService) -> Any:
     """
     from langchain_core.runnables import RunnableLambda
 
-    return (
-        RunnableLambda(service.validate, name="validate")
-        | RunnableLambda(service.rewrite, name="condense")
-        | RunnableLambda(service.retrieve, name="retrieve")
-        | RunnableLambda(service.write, name="write")
-        | RunnableLambda(service.finish, name="verify")
-        | RunnableLambda(service.generate, name="generate")
-    )
-
-
-def get_chain() -> Any:
-    """The chain over the store named by settings (built once per process)."""
-    from bot.service import get_service
-    from kb.settings import get_settings
-
-    return get_service(get_settings()).chain
+    return RunnableLambda(run, name="kb_answer")

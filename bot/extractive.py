@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from bot.policy import looks_like_injection
+from bot.analysis import Question
+from bot.policy import gives_orders
 from bot.retrieval import Hit, Index
+from bot.scorer import Scorer
 from bot.types import Citation
 from kb.embeddings import Embedder
-from kb.text import split_sentences, tokenize
+from kb.text import numbers, split_sentences, tokenize
 
 #: The top retrieved chunks that either writer reads its evidence from.
 EVIDENCE_CHUNKS = 6
@@ -27,16 +29,6 @@ _STRONG_OTHER = 0.9
 #: ... but not once the best document already gives this many sentences: a restatement elsewhere adds nothing.
 _BEST_DOC_ENOUGH = 2
 _MIN_NEW = 0.4
-_WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
-_HOW_MUCH = re.compile(
-    r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I
-)
-# "Who ..." and "Which coalition/agency/law firm ..." ask for a name.
-_WHO = re.compile(
-    r"^\s*who\b|^\s*(?:which|what) (?:\w+ )?(?:compan(?:y|ies)|coalitions?|groups?|agenc(?:y|ies)|(?:law )?firms?"
-    r"|organi[sz]ations?|courts?|officials?|ministr(?:y|ies)|bod(?:y|ies)|unions?|outlets?|newspapers?)\b",
-    re.I,
-)
 # Two capitalised words in a row that are not just a capitalised sentence opener ("The Coupang", "In June").
 _PROPER_NAME = re.compile(
     r"\b(?!(?:The|A|An|In|On|At|By|For|From|Under|After|Before|According|Since|When|While|Unlike|Coupang)\b)"
@@ -66,6 +58,7 @@ class Candidate:
     semantic: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
+    features: list[float] = field(default_factory=list)
 
     @cached_property
     def tokens(self) -> frozenset[str]:
@@ -140,18 +133,32 @@ def _lexical(query_tokens: list[str], have: frozenset[str], index: Index) -> flo
     return sum(w for t, w in zip(query_tokens, weights, strict=True) if t in have) / sum(weights)
 
 
+def _has_name(text: str) -> bool:
+    return bool(_PROPER_NAME.search(text) or _ROLE.search(text))
+
+
+_TYPE_CHECK = {"date": lambda t: bool(_DATE.search(t)), "amount": lambda t: bool(_AMOUNT.search(t)), "who": _has_name}
+
+
 def candidates(
-    question: str, query: str, qvec: np.ndarray, hits: Sequence[Hit], cache: SentenceCache, index: Index
+    question: Question,
+    query: str,
+    qvec: np.ndarray,
+    hits: Sequence[Hit],
+    cache: SentenceCache,
+    index: Index,
+    scorer: Scorer | None = None,
 ) -> list[Candidate]:
-    """Score every sentence of the retrieved chunks against the question.
+    """Every sentence of the retrieved chunks with its features and, given a scorer, its probability.
 
     Args:
-        question: The user's own words (decides the question type).
+        question: The analysed question (the user's own words decide the question type).
         query: The rewritten question (decides relevance).
         qvec: Embedding of ``query``.
         hits: Retrieved chunks.
         cache: Sentence embeddings.
-        index: For IDF weights.
+        index: For IDF weights and the knowledge base's words.
+        scorer: The fitted scorer; without one, candidates keep ``score`` 0 (the calibration reads features).
 
     Returns:
         Candidates, best first.
@@ -159,32 +166,57 @@ def candidates(
     """
     data = cache.get(hits)
     q_tokens = list(dict.fromkeys(tokenize(query)))
-    wants_date, wants_amount, wants_who = (
-        bool(_WHEN.search(question)),
-        bool(_HOW_MUCH.search(question)),
-        bool(_WHO.search(question)),
-    )
+    own = set(question.tokens)
+    names = [n for n in question.names if n not in _COMMON_NAMES]
+    unknown = min(3, sum(1 for t in own if not index.knows(t) and not t.isdigit()))
+    type_check = _TYPE_CHECK.get(question.answer_type)
+    best_bm25 = max((h.bm25 or 0.0 for h in hits), default=0.0) or 1.0
     out: list[Candidate] = []
     for hit in hits:
         spans, vectors = data[hit.chunk.id]
         base = int(hit.chunk.meta["char_start"])
+        heading = set(tokenize(f"{hit.chunk.meta.get('title', '')} {hit.chunk.meta.get('section', '')}"))
         for (s, e), vec in zip(spans, vectors, strict=True):
             text = hit.chunk.text[s:e]
-            if len(text) < _MIN_CHARS or text.endswith("?") or _META.match(text) or looks_like_injection(text):
+            if len(text) < _MIN_CHARS or text.endswith("?") or _META.match(text) or gives_orders(text):
                 continue
             c = Candidate(hit, base + s, base + e, text, vec)
             c.semantic = float(np.dot(qvec, vec))
             c.lexical = _lexical(q_tokens, c.tokens, index)
-            bonus = 0.0
-            if wants_date and _DATE.search(text):
-                bonus += 0.05
-            if wants_amount and _AMOUNT.search(text):
-                bonus += 0.04
-            if wants_who and (_PROPER_NAME.search(text) or _ROLE.search(text)):
-                bonus += 0.03
-            c.score = SEM_WEIGHT * c.semantic + (1 - SEM_WEIGHT) * c.lexical + bonus + 0.04 / hit.rank
+            c.features = [
+                c.semantic,
+                0.0,  # semantic_gap, filled in below
+                c.lexical,
+                len(own & c.tokens) / len(own) if own else 0.0,
+                len(set(q_tokens) & heading) / len(q_tokens) if q_tokens else 0.0,
+                1.0 / hit.rank,
+                hit.dense or 0.0,
+                (hit.bm25 or 0.0) / best_bm25,
+                0.0,  # doc_best, filled in below
+                float(type_check(text)) if type_check else 0.0,
+                float(type_check is not None),
+                sum(n in text for n in names) / len(names) if names else 0.0,
+                len(question.numbers & numbers(text)) / len(question.numbers) if question.numbers else 0.0,
+                float(s == 0),
+                float(unknown),
+                float(np.log1p(len(own))),
+                float(np.log(len(text))),
+            ]
             out.append(c)
-    out.sort(key=lambda c: (-c.score, c.hit.chunk.id, c.start))
+    if not out:
+        return out
+    top = max(c.semantic for c in out)
+    doc_best: dict[str, float] = {}
+    for c in out:
+        doc_best[_source(c)] = max(doc_best.get(_source(c), -1.0), c.semantic)
+    for c in out:
+        c.features[1] = c.semantic - top
+        c.features[8] = doc_best[_source(c)]
+    if scorer is not None:
+        probs = scorer.probability(np.asarray([c.features for c in out], dtype=np.float64))
+        for c, p in zip(out, probs, strict=True):
+            c.score = float(p)
+    out.sort(key=lambda c: (-c.score, -c.semantic, c.hit.chunk.id, c.start))
     return out
 
 
@@ -274,33 +306,14 @@ def select(
     return sorted(chosen, key=lambda c: (group_rank[_source(c)], c.start))
 
 
-_COUNT_Q = re.compile(
-    r"\bhow many\s+(.+?)\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|got|get)\b", re.I
-)
-_DAY = re.compile(rf"\b({_MONTH})\s+(\d{{1,2}})\b")
 _AMOUNT_Q = re.compile(r"\bhow much\b|\bwhat (?:was|is|were|are) the (?:amount|price|cost|fee|salary|budget)\b", re.I)
 _MONEY = re.compile(
     r"\d[\d,.]*\s*(?:%|percent|won|(?:million|billion|trillion)\b)|(?:US)?\$\s?\d|\d\s*(?:dollars|times)\b", re.I
 )
-_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
 #: Names so common in the knowledge base that they pin nothing down.
 _COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul", "I"}
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
-PREMISE_UNSUPPORTED = "no sentence says that"
-
-
-def unsupported_premise(reason: str | None) -> str:
-    """The premise an abstention reason says the evidence does not state ("Coupang did 'hide'"), else ""."""
-    return reason.split(PREMISE_UNSUPPORTED, 1)[1].strip() if reason and PREMISE_UNSUPPORTED in reason else ""
-
-
-#: "Why did Coupang hide ...": a named subject and the act the question takes as given.
-_PREMISE_ACT = re.compile(
-    r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?"
-    r"((?:[A-Z][\w.&'-]*\s+)+(?:(?:founder|chairman|chief|head|president|minister|executive|spokesperson)\s+"
-    r"(?:[A-Z][\w.&'-]*\s+)+)?)([a-z]+)\b"
-)
 #: Verbs of saying (5-letter stems): any of them answers "why did X say ...".
 _SAYING = frozenset({"say", "said", "claim", "argue", "state", "tell", "told", "expla", "testi", "insis", "accor"})
 #: Past forms that share no prefix with the verb ("said" for "say").
@@ -326,94 +339,45 @@ _IRREGULAR = {
     "run": "ran",
     "break": "broke",
 }
-_YEARLIKE = re.compile(r"^(?:19|20)\d\d$")
-#: Counted nouns any count answers ("how many people" is answered by "4,536 accounts"), and modifiers that do
-#: not change what is counted ("additional affected accounts").
-_GENERIC_COUNTED = {
-    "people",
-    "person",
-    "user",
-    "customer",
-    "account",
-    "member",
-    "time",
-    "case",
-    "victim",
-    "one",
-    "addit",
-    "additional",
-    "affect",
-    "total",
-    "new",
-    "more",
-    "other",
-    "different",
-    "leak",
-    "expose",
-    "separate",
-}
 
 
-_OUTCOME_Q = re.compile(
-    r"\b(?:what|how) (?:did|has|have|will|would) .{0,80}\b(?:decide|rule)\b"
-    r"|\b(?:ruling|verdict|decision|judgm?ent|outcome|result) (?:on|in|of|about)\b|\bhow did .{0,60}\bend\b",
-    re.I,
-)
-_OUTCOME = re.compile(
-    r"\b(?:ruled|rulings?|verdicts?|decided|decisions?|upheld|dismissed|rejected|overturned|sentenced|acquitted"
-    r"|convicted|settled|result(?:s|ed)?|outcomes?|held|found|concluded|granted|awarded|ordered|approved)\b",
-    re.I,
-)
+@dataclass(frozen=True)
+class Unstated:
+    """Why the chosen evidence does not state what the question pins down (empty ``detail`` when it does)."""
+
+    detail: str
+    premise: str = ""  # for a false premise: what the question takes as given ("Coupang did 'hide'")
+
+    def __bool__(self) -> bool:
+        return bool(self.detail)
 
 
-def _counts(text: str) -> bool:
-    """Whether a sentence states a count or amount (a number that is not a year or a day of a date)."""
-    days = {m.group(2) for m in _DAY.finditer(text)}
-    return any(not _YEARLIKE.match(n) and n not in days for n in re.findall(r"\d[\d,.]*", text))
+def unstated_focus(question: Question, chosen: Sequence[Candidate]) -> Unstated:
+    """Whether the chosen evidence states what the question pins down.
 
-
-def unstated_focus(question: str, chosen: Sequence[Candidate]) -> str:
-    """Why the chosen evidence does not state what the question pins down ("" when it does).
-
-    A question naming a day ("on March 3, 2026") needs evidence about that day; "how many X" needs a sentence
-    with a count and X itself; "what did the court decide" needs a sentence stating a decision or outcome; "why
-    did X <act>" takes X and the act as given, so the evidence must name X and state the act. Near-miss evidence
-    (a sentence about Coupang's share price, but not on that day) is then an abstention rather than an answer to
-    another question.
+    A question naming a day ("on March 3, 2026") needs evidence about that day; "how much ... X" needs an amount
+    about X; "why did X <act>" takes X and the act as given, so the evidence must name X and state the act. Near-miss
+    evidence is then an abstention rather than an answer to another question.
     """
     texts = [c.text for c in chosen]
-    for month, day in _DAY.findall(question):
+    for month, day in question.days:
         if not any(re.search(rf"\b{month}\s+{day}\b", t) for t in texts):
-            return f"no evidence about {month} {day}"
-    if _AMOUNT_Q.search(question):
-        names = [n for n in _NAME.findall(question) if n not in _COMMON_NAMES]
-        if not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
-            return "no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else "")
-    if _PREMISE_Q.match(question):
+            return Unstated(f"no evidence about {month} {day}")
+    names = [n for n in question.names if n not in _COMMON_NAMES]
+    if _AMOUNT_Q.search(question.text) and not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
+        return Unstated("no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else ""))
+    if _PREMISE_Q.match(question.text):
         stems = {w.lower()[:5] for t in texts for w in re.findall(r"[A-Za-z]+", t)}
         prefixes = {s[:4] for s in stems}
-        missing = [
-            n
-            for n in dict.fromkeys(_NAME.findall(question))
-            if n not in _COMMON_NAMES and n.lower()[:4] not in prefixes
-        ]
+        missing = [n for n in names if n.lower()[:4] not in prefixes]
         if missing:
-            return "the evidence does not mention " + ", ".join(missing)
-        act = _PREMISE_ACT.match(question)
-        if act:
-            verb = act.group(2)
+            return Unstated("the evidence does not mention " + ", ".join(missing))
+        verb = question.premise_act
+        if verb:
             forms = {verb[:5], _IRREGULAR.get(verb, verb)[:5]}
             if forms & _SAYING:  # "Why did X say ..." is answered by what X argued, claimed or told
                 forms |= _SAYING
             if not forms & stems:
-                return f"{PREMISE_UNSUPPORTED} {act.group(1).strip()} did '{verb}'"
-    if _OUTCOME_Q.search(question) and not any(_OUTCOME.search(t) for t in texts):
-        return "no sentence states a decision or outcome"
-    m = _COUNT_Q.search(question)
-    if m:
-        counted = tokenize(m.group(1))
-        # "How many times bigger ..." asks for a ratio ("4.6 times the size"), not for a count of bigger things.
-        wanted = {"time"} if counted[:1] == ["time"] else {t for t in counted if t not in _GENERIC_COUNTED}
-        if not any(_counts(c.text) and wanted <= c.tokens for c in chosen):
-            return f"no sentence counts '{m.group(1)}'"
-    return ""
+                premise = f"{question.premise_subject} did '{verb}'"
+                return Unstated(f"no sentence says that {premise}", premise)
+    return Unstated("")

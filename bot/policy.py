@@ -89,7 +89,8 @@ _INJECTION = re.compile(
 
 # Sentences in a message that give the assistant orders rather than ask something (beyond _INJECTION).
 _ORDER = re.compile(
-    r"^\s*(?:system|assistant|developer|admin)\s*:|</?\s*(?:context|system|instructions?)\s*>|\bnew instructions\b"
+    r"^\s*(?:system|assistant|developer|admin|ai)(?: \w+)?\s*:|\b(?:any|an?|you are an?) (?:ai|language) (?:models?|assistants?|systems?) "
+    r"(?:reading|summari[sz]ing)\b|\b(?:attention|note to) (?:ai|assistants?)\b|</?\s*(?:context|system|instructions?)\s*>|\bnew instructions\b"
     r"|\bpretend\b|\b(?:reply|respond|answer) only\b|\banswer every question\b|\bfinish with\b|\bappend\b"
     r"|\boutput (?:the|your|every|all)\b|\bprint (?:your|the) (?:system|hidden|prompt|instructions)"
     r"|\brepeat (?:that|this|after me)\b|\btranslate your\b|\bhidden instructions\b|!\[[^\]]*\]\("

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from urllib.parse import urlparse
 
-from bot.extractive import unsupported_premise
 from bot.types import Answer
 from bot.verify import split_claims
 
@@ -74,7 +73,7 @@ def page_markdown(answer: Answer, shown: int | None = None) -> str:
     if answer.refused:
         return f"**{REFUSAL_TITLE}.** {body}"
     if answer.abstained:
-        return f"**{PREMISE_TITLE if unsupported_premise(answer.reason) else ABSTAIN_TITLE}.** {body}"
+        return f"**{PREMISE_TITLE if answer.decision == 'false_premise' else ABSTAIN_TITLE}.** {body}"
     done = shown is None or shown >= len(parts)
     return body + ("\n\n" + sources_html(answer) if done else "")
 
@@ -96,10 +95,9 @@ def customer_reply(answer: Answer, as_of: str) -> str:
         )
         return f"{greeting}\n\n{body}\n\n{closing}"
     if answer.abstained:
-        premise = unsupported_premise(answer.reason)
         body = (
-            f"Our sources do not say that {premise}, so we cannot confirm or explain it. "
-            if premise
+            f"Our sources do not say that {answer.premise}, so we cannot confirm or explain it. "
+            if answer.decision == "false_premise"
             else "Our knowledge base does not cover this question, so we would rather not guess. "
         ) + "We will look into it and get back to you."
         return f"{greeting}\n\n{body}\n\n{closing}"

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import logging
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from bot.analysis import analyse
 from bot.condense import clean_question, condense, is_follow_up, split_parts
 from bot.extractive import (
     EVIDENCE_CHUNKS,
     Candidate,
     SentenceCache,
+    Unstated,
     candidates,
     citation,
     select,
     unstated_focus,
-    unsupported_premise,
 )
 from bot.policy import REFUSAL, is_personal_data_request
 from bot.retrieval import Hit, Index
-from bot.types import Answer, Citation, Retrieved, Turn
+from bot.scorer import Scorer, load_scorer
+from bot.types import Answer, Citation, Decision, Retrieved, Turn
 from bot.verify import verify_answer
 from kb.embeddings import Embedder, get_embedder
 from kb.errors import InputError
@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
-_OOV_PENALTY = 0.8
+#: A sentence enters the answer when its probability is at least this share of the best sentence's.
+_RELATIVE = 0.5
 #: Share of the abstention threshold a part of an in-scope two-part question must reach.
 _PART_BAR = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
@@ -61,11 +62,6 @@ SCOPE = (
 )
 
 
-def load_calibration() -> dict[str, Any]:
-    """The calibrated abstention threshold shipped with the package (see ``eval/calibrate.py``)."""
-    return dict(json.loads(resources.files("bot").joinpath("calibration.json").read_text()))
-
-
 @dataclass
 class _State:
     question: str
@@ -77,11 +73,10 @@ class _State:
     clean: str = ""
     #: One ``(text, query, vector, hits)`` per part of a question that asks two things.
     parts: list[tuple[str, str, np.ndarray, list[Hit]]] = field(default_factory=list)
-    unstated: str = ""
+    unstated: Unstated = field(default_factory=lambda: Unstated("", ""))
     hits: list[Hit] = field(default_factory=list)
     chosen: list[Candidate] = field(default_factory=list)
     confidence: float = 0.0
-    answer: Answer | None = None
 
 
 class AnswerService:
@@ -109,10 +104,8 @@ class AnswerService:
         # web and API threads queue here rather than oversubscribe two cores.
         self._lock = threading.Lock()
         self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
-        calib = load_calibration()
-        self.threshold = (
-            settings.abstain_threshold if settings.abstain_threshold is not None else float(calib["threshold"])
-        )
+        self.scorer: Scorer = load_scorer()
+        self.threshold = settings.abstain_threshold if settings.abstain_threshold is not None else self.scorer.threshold
 
     @cached_property
     def as_of(self) -> str:
@@ -166,7 +159,7 @@ class AnswerService:
         """The pipeline as a LangChain runnable: ``{"question", "history"}`` -> :class:`Answer`."""
         from bot.chain import build_chain
 
-        return build_chain(self)
+        return build_chain(self.run)
 
     def answer(
         self,
@@ -193,14 +186,47 @@ class AnswerService:
             InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
 
         """
-        request = {"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic}
-        with self._lock:
-            return self.chain.invoke(request)
+        return self.chain.invoke({"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic})
 
-    # --- the steps the chain runs, in order -------------------------------------------------------
+    def run(self, request: dict[str, Any]) -> Answer:
+        """The whole pipeline, one step after another, returning as soon as the answer is decided.
+
+        validate -> refuse? -> clean and condense -> after the knowledge base's date? -> retrieve -> score sentences
+        -> abstain? -> cite and verify -> (generative mode) let the LLM write from the evidence, guarded.
+        """
+        state = self.validate(request)
+        if is_personal_data_request(state.question):
+            return Answer(
+                question=state.question,
+                text=REFUSAL,
+                abstained=True,
+                refused=True,
+                decision="refusal",
+                reason="personal-data request",
+            )
+        # Only the steps that share the model and the caches hold the lock, never an LLM call.
+        state.clean = clean_question(state.question, self.index.words, self.index.vocab)
+        if not state.clean:
+            return self._abstain(state, "instructions_only", "the message gives instructions and asks nothing")
+        state.query = self._condense(state)
+        later = self._after_knowledge_base(state.question)
+        if later:
+            return self._abstain(state, "after_date", later)
+        with self._lock:
+            self._retrieve(state)
+            self._write(state)
+        answer = self._extractive(state)
+        if not self.settings.generative or answer.abstained:
+            return answer  # refusals and abstentions (all decided above) never reach the model
+        return self._generate(state, answer)
 
     def validate(self, inp: dict[str, Any]) -> _State:
-        """Check the request and decide refusals before any retrieval."""
+        """Check the request.
+
+        Raises:
+            InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
+
+        """
         question = inp.get("question")
         if not isinstance(question, str) or not question.strip():
             raise InputError("The question is empty: ask something about the Coupang breach or PIPA.")
@@ -222,87 +248,60 @@ class AnswerService:
         kind = inp.get("kind")
         if kind not in (None, "article", "law"):
             raise InputError(f"Invalid kind '{kind}'. Choose from 'article', 'law'.")
-        state = _State(question, history, k, kind, inp.get("topic"))
-        if is_personal_data_request(question):
-            state.answer = Answer(
-                question=question, text=REFUSAL, abstained=True, refused=True, reason="personal-data request"
-            )
-        return state
+        return _State(question, history, k, kind, inp.get("topic"))
 
-    def rewrite(self, state: _State) -> _State:
-        """Rewrite a follow-up into a standalone query."""
-        if state.answer is None:
-            # Orders to the assistant, e-mails and phone numbers are not part of the question; chat-speak
-            # and typos would only add words the knowledge base never uses.
-            state.clean = clean_question(state.question, self.index.words, self.index.vocab)
-            if not state.clean:
-                state.answer = self._abstain(state, "the message gives instructions and asks nothing")
-                return state
-            state.query = self._condense(state)
-            later = self._after_knowledge_base(state.question)
-            if later:
-                state.answer = self._abstain(state, later)
-        return state
+    def scored_parts(self, question: str, history: Sequence[Turn] = ()) -> list[list[Candidate]]:
+        """Every candidate sentence, with features and probability, for each part of a question (for calibration)."""
+        state = self.validate({"question": question, "history": list(history)})
+        state.clean = clean_question(state.question, self.index.words, self.index.vocab) or state.question
+        state.query = self._condense(state)
+        with self._lock:
+            self._retrieve(state)
+            return [
+                candidates(analyse(text), query, vec, hits[:EVIDENCE_CHUNKS], self.sentences, self.index, self.scorer)
+                for text, query, vec, hits in state.parts
+            ]
 
-    def retrieve(self, state: _State) -> _State:
+    def _retrieve(self, state: _State) -> None:
         """Fetch the chunks for the query (for each part, when the question asks two things)."""
-        if state.answer is None:
-            texts = split_parts(state.clean)
-            queries = [state.query] if len(texts) == 1 else [condense(t, state.history) for t in texts]
-            vectors = self.embedder.encode(queries)
-            for text, query, vec in zip(texts, queries, vectors, strict=True):
-                hits = self.index.retrieve(query, state.k, kind=state.kind, topic=state.topic, query_vector=vec)
-                state.parts.append((text, query, vec, hits))
-            state.hits = _merge([hits for *_, hits in state.parts])
-        return state
+        texts = split_parts(state.clean)
+        queries = [state.query] if len(texts) == 1 else [condense(t, state.history) for t in texts]
+        vectors = self.embedder.encode(queries)
+        for text, query, vec in zip(texts, queries, vectors, strict=True):
+            hits = self.index.retrieve(query, state.k, kind=state.kind, topic=state.topic, query_vector=vec)
+            state.parts.append((text, query, vec, hits))
+        state.hits = _merge([hits for *_, hits in state.parts])
 
-    def write(self, state: _State) -> _State:
-        """Choose evidence sentences (extractive writer) for each part and measure confidence."""
-        if state.answer is not None:
-            return state
+    def _write(self, state: _State) -> None:
+        """Choose evidence sentences for each part; the best sentence's probability is the confidence."""
         scored = []
         for text, query, vec, hits in state.parts:
-            cands = candidates(text, query, vec, hits[:EVIDENCE_CHUNKS], self.sentences, self.index)
-            scored.append((text, cands, self._confidence(text, cands[0].score if cands else 0.0)))
+            cands = candidates(
+                analyse(text), query, vec, hits[:EVIDENCE_CHUNKS], self.sentences, self.index, self.scorer
+            )
+            conf = self.scorer.confidence(np.asarray([c.features for c in cands], dtype=np.float64))
+            scored.append((text, query, cands, conf))
         confidences = [conf for *_, conf in scored]
         # Whether the question is in scope is decided on its strongest part; a later part of an in-scope
         # question ("..., and what deadline applied?") says less on its own and gets a lower bar.
         in_scope = max(confidences, default=0.0) >= self.threshold
-        for i, (text, cands, confidence) in enumerate(scored):
+        for i, (text, query, cands, confidence) in enumerate(scored):
             if not in_scope or confidence < self.threshold * (_PART_BAR if len(scored) > 1 else 1.0):
                 continue
             # The parts share the answer's length: each gets its share of what is left, and at least two.
             left = self.settings.max_sentences - len(state.chosen)
             share = max(2, -(-left // (len(scored) - i)))
-            # Stay close to the best document: other documents only for strong sentences, two at most.
-            chosen = select(
-                cands,
-                share,
-                other_relative=0.85,
-                max_sources=2,
-                question_tokens=set(tokenize(query)),
-            )
-            missing = unstated_focus(text, chosen)
+            chosen = select(cands, share, relative=_RELATIVE, max_sources=2, question_tokens=set(tokenize(query)))
+            missing = unstated_focus(analyse(text), chosen)
             if missing:
                 state.unstated = missing
                 continue
             seen = {(o.hit.chunk.id, o.start) for o in state.chosen}
             state.chosen += [c for c in chosen if (c.hit.chunk.id, c.start) not in seen]
         state.confidence = max(confidences, default=0.0)
-        return state
 
-    def finish(self, state: _State) -> _State:
-        """Cite, verify each sentence against its evidence, and build the extractive answer (or abstain)."""
-        if state.answer is None:
-            state.answer = self._extractive(state)
-        return state
-
-    def generate(self, state: _State) -> Answer:
-        """In generative mode, let the LLM write from the evidence, keep only guarded sentences, else fall back."""
-        answer = state.answer
-        assert answer is not None
-        if not self.settings.generative or answer.abstained:
-            return answer  # refusals and abstentions (all decided earlier) never reach the model
+    def _generate(self, state: _State, answer: Answer) -> Answer:
+        """Let the LLM write from the evidence, keep only guarded sentences, else fall back to ``answer``."""
         from bot.generative import LLMError, build_evidence, guard, messages
 
         evidence = build_evidence(state.hits)
@@ -346,16 +345,13 @@ class AnswerService:
         kept = {n for v in checked.kept for n in v.cites}
         citations = [c for c in citations if c.n in kept]
         if not citations:
-            reason = (
-                "low confidence"
-                if state.confidence < self.threshold
-                else (
-                    f"the evidence does not state what is asked: {state.unstated}"
-                    if state.unstated
-                    else "no supported sentence"
-                )
-            )
-            return self._abstain(state, reason)
+            if state.confidence < self.threshold:
+                return self._abstain(state, "low_confidence", f"confidence {state.confidence:.3f} is below the bar")
+            if state.unstated.premise:
+                return self._abstain(state, "false_premise", state.unstated.detail, premise=state.unstated.premise)
+            if state.unstated.detail:
+                return self._abstain(state, "unstated_focus", state.unstated.detail)
+            return self._abstain(state, "low_confidence", "no sentence of the evidence survived verification")
         renumber = {c.n: i for i, c in enumerate(citations, start=1)}
         for c in citations:
             c.n = renumber[c.n]
@@ -383,12 +379,6 @@ class AnswerService:
             except LLMError as exc:
                 log.warning("LLM rewrite failed, using the rule-based rewrite: %s", exc)
         return condense(state.clean, state.history)
-
-    def _confidence(self, question: str, best: float) -> float:
-        # A question word the knowledge base never uses (a company, a topic) is strong evidence
-        # that the question is about something else, however close the nearest sentence looks.
-        unknown = {t for t in tokenize(question) if not self.index.knows(t) and not t.isdigit()}
-        return best * (_OOV_PENALTY ** min(len(unknown), 2))
 
     def _cite(self, n: int, c: Candidate) -> Citation:
         return citation(n, c.hit, c.start, c.end)
@@ -422,15 +412,15 @@ class AnswerService:
             return f"asks about the future; the knowledge base runs to {self.as_of}"
         return ""
 
-    def _abstain(self, state: _State, reason: str) -> Answer:
-        if reason.startswith("asks about"):
+    def _abstain(self, state: _State, decision: Decision, detail: str, premise: str = "") -> Answer:
+        if decision == "after_date":
             text = f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE
-        elif premise := unsupported_premise(reason):
+        elif decision == "false_premise":
             text = (
                 f"My knowledge base does not say that {premise}, which the question takes as given, so I won't "
                 "explain it. " + SCOPE
             )
-        elif reason.startswith("the message gives instructions"):
+        elif decision == "instructions_only":
             text = "I only answer questions from my knowledge base and don't follow instructions in messages. " + SCOPE
         else:
             text = "I couldn't find that in my knowledge base, so I won't guess. " + SCOPE
@@ -438,7 +428,9 @@ class AnswerService:
             question=state.question,
             text=text,
             abstained=True,
-            reason=reason,
+            decision=decision,
+            reason=detail,
+            premise=premise,
             confidence=round(state.confidence, 4),
             retrieved=self._retrieved(state, set()),
             rewritten_question=state.query,

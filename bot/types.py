@@ -42,6 +42,12 @@ class Turn(BaseModel):
     content: str
 
 
+#: What the bot decided: answer, or decline for one of these reasons (presentation switches on it).
+Decision = Literal[
+    "answered", "low_confidence", "unstated_focus", "false_premise", "after_date", "instructions_only", "refusal"
+]
+
+
 class Answer(BaseModel):
     """What the bot says and everything that backs it."""
 
@@ -50,7 +56,9 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     abstained: bool = False
     refused: bool = False
-    reason: str = Field("", description="Why the bot abstained or refused, empty otherwise.")
+    decision: Decision = Field("answered", description="Answered, or the kind of abstention or refusal.")
+    reason: str = Field("", description="Detail of the decision for people (why it abstained or refused).")
+    premise: str = Field("", description="For a false_premise decision: what the question takes as given.")
     confidence: float = 0.0
     retrieved: list[Retrieved] = Field(default_factory=list)
     rewritten_question: str = Field("", description="The question used for retrieval after follow-up rewriting.")

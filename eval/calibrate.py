@@ -1,29 +1,40 @@
-"""Calibrate the abstention threshold on the held-out ``calib`` split, never on test questions.
+"""Fit the sentence scorer and its abstention threshold on the ``dev`` split, never on ``test``.
 
-Run ``python -m eval.calibrate`` after changing the corpus or the scorer; it rewrites
-``bot/calibration.json``.
+Run ``make calibrate`` (``python -m eval.calibrate``) after changing the corpus, the features or the retriever; it
+rewrites ``bot/scorer.json``. Each candidate sentence of a dev item is labelled 1 when it states one of the item's
+``must_include`` alternatives; every sentence of an item the knowledge base cannot answer is labelled 0.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from importlib import resources
-from pathlib import Path
 
-from bot.service import AnswerService, get_service
-from eval.questions import load_questions
+import numpy as np
+
+from bot.extractive import Candidate
+from bot.scorer import FEATURES, ITEM_FEATURES, Scorer, fit_linear, item_features, scorer_path
+from bot.service import AnswerService
+from bot.types import Turn
+from eval.items import EvalItem, load_items
+from eval.run import eval_stores
+from kb.embeddings import get_embedder
 from kb.settings import get_settings
 
+#: Inverse regularisation strength of the logistic model (chosen on dev by cross-validated log-loss).
+C = 1.0
 
-def confidences(service: AnswerService, questions: list[str]) -> list[float]:
-    """The bot's confidence for each question with abstention disabled."""
-    saved = service.threshold
-    service.threshold = -1.0
-    try:
-        return [service.answer(q).confidence for q in questions]
-    finally:
-        service.threshold = saved
+
+def item_candidates(service: AnswerService, item: EvalItem) -> list[list[Candidate]]:
+    """The candidates for each part of an item's last message (earlier user turns as the history)."""
+    history = [Turn(role="user", content=m) for m in item.messages[:-1]]
+    return service.scored_parts(item.last, history)
+
+
+def label(c: Candidate, item: EvalItem) -> int:
+    """1 when the sentence states one alternative of any of the item's expected facts."""
+    low = c.text.lower()
+    return int(item.answerable and any(alt.lower() in low for group in item.must_include for alt in group))
 
 
 def choose_threshold(in_scope: list[float], out_of_scope: list[float]) -> tuple[float, float]:
@@ -51,27 +62,59 @@ def choose_threshold(in_scope: list[float], out_of_scope: list[float]) -> tuple[
 
 
 def main() -> None:
-    """Measure, choose and write the threshold."""
-    service = get_service(get_settings())
-    ins, outs = load_questions("calib")
-    in_conf = confidences(service, [q.question for q in ins])
-    out_conf = confidences(service, [q.question for q in outs])
-    threshold, f1 = choose_threshold(in_conf, out_conf)
-    result = {
-        "threshold": round(threshold, 4),
-        "abstention_f1_on_calib": round(f1, 4),
-        "calib_in_scope": len(ins),
-        "calib_out_of_scope": len(outs),
-        "in_scope_min": round(min(in_conf), 4),
-        "out_of_scope_max": round(max(out_conf), 4),
-    }
-    path = Path(str(resources.files("bot").joinpath("calibration.json")))
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    rows = [(c, "IN ", q.question) for q, c in zip(ins, in_conf, strict=True)]
-    rows += [(c, "OUT", q.question) for q, c in zip(outs, out_conf, strict=True)]
-    for c, kind, question in sorted(rows, key=lambda r: r[0])[:60]:
-        print(f"{c:.3f}  {kind}  {question}")
+    """Collect dev features, fit, choose the threshold, write ``bot/scorer.json``."""
+    settings = get_settings()
+    embedder = get_embedder(settings)
+    items = [
+        i
+        for i in load_items(split="dev")
+        if i.category not in ("personal_data", "injection") and not i.canary and (i.must_include or not i.answerable)
+    ]
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    per_item: list[tuple[EvalItem, list[np.ndarray]]] = []
+    with eval_stores(settings, embedder) as stores:
+        service = stores.clean
+        for item in items:
+            parts = item_candidates(service, item)
+            per_item.append((item, [np.asarray([c.features for c in cands]) for cands in parts if cands]))
+            for cands in parts:
+                for c in cands:
+                    rows.append(c.features)
+                    labels.append(label(c, item))
+    x, y = np.asarray(rows, dtype=np.float64), np.asarray(labels)
+    sentence = fit_linear(x, y, C)
+    # The question model is stacked on the sentence model: one row per item, from its best-scoring part.
+    qrows, qlabels = [], []
+    for item, parts in per_item:
+        rows_ = [item_features(f, sentence.logit(f)) for f in parts]
+        qrows.append(max(rows_, key=lambda r: r[0]) if rows_ else np.zeros(len(ITEM_FEATURES)))
+        qlabels.append(int(item.answerable))
+    qx, qy = np.asarray(qrows), np.asarray(qlabels)
+    question = fit_linear(qx, qy, C)
+    probs = 1 / (1 + np.exp(-question.logit(qx)))
+    threshold, f1 = choose_threshold(
+        [float(p) for p, a in zip(probs, qy, strict=True) if a],
+        [float(p) for p, a in zip(probs, qy, strict=True) if not a],
+    )
+    scorer = Scorer(
+        sentence,
+        question,
+        threshold,
+        {
+            "fitted_on": "dev split of eval/sets (make calibrate)",
+            "items": len(items),
+            "sentences": len(y),
+            "positive_sentences": int(y.sum()),
+            "abstention_f1_on_dev": round(f1, 4),
+        },
+    )
+    scorer_path().write_text(json.dumps(scorer.to_json(), indent=2) + "\n")
+    print(json.dumps({k: v for k, v in scorer.to_json().items() if k not in ("sentence", "question")}, indent=2))
+    for names, model in ((FEATURES, sentence), (ITEM_FEATURES, question)):
+        for name, w in sorted(zip(names, model.coef, strict=True), key=lambda t: -abs(t[1])):
+            print(f"{w:+.3f}  {name}")
+        print()
 
 
 if __name__ == "__main__":

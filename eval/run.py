@@ -65,6 +65,7 @@ class Scored:
         return {
             "id": self.item.id,
             "category": self.item.category,
+            "split": self.item.split,
             "question": self.item.last,
             "turns": self.item.turns,
             "answerable": self.item.answerable,
