@@ -21,13 +21,11 @@ from kb.text import numbers, split_sentences, tokenize
 #: The top retrieved chunks that either writer reads its evidence from.
 EVIDENCE_CHUNKS = 6
 _MIN_CHARS = 25
+#: The chunks whose words count as "the evidence" for the question-level coverage features.
+_TOP_CHUNKS = 3
 #: Weight of meaning against IDF-weighted word overlap in a sentence's score.
 SEM_WEIGHT = 0.55
 _DUPLICATE_SIM = 0.85
-#: A sentence from another document that adds no new question word still enters at this share of the best.
-_STRONG_OTHER = 0.9
-#: ... but not once the best document already gives this many sentences: a restatement elsewhere adds nothing.
-_BEST_DOC_ENOUGH = 2
 _MIN_NEW = 0.4
 # Two capitalised words in a row that are not just a capitalised sentence opener ("The Coupang", "In June").
 _PROPER_NAME = re.compile(
@@ -171,6 +169,12 @@ def candidates(
     unknown = min(3, sum(1 for t in own if not index.knows(t) and not t.isdigit()))
     type_check = _TYPE_CHECK.get(question.answer_type)
     best_bm25 = max((h.bm25 or 0.0 for h in hits), default=0.0) or 1.0
+    # Question words the top chunks never use are the strongest sign that the evidence is about something else.
+    top_words = {t for h in hits[:_TOP_CHUNKS] for t in tokenize(h.chunk.text)}
+    idf = {t: index.idf.get(t, index.max_idf) for t in own if not t.isdigit()}
+    missing = [w for t, w in idf.items() if t not in top_words]
+    evidence_coverage = 1.0 - sum(missing) / sum(idf.values()) if idf else 1.0
+    missing_rarest = max(missing, default=0.0) / index.max_idf
     out: list[Candidate] = []
     for hit in hits:
         spans, vectors = data[hit.chunk.id]
@@ -201,6 +205,8 @@ def candidates(
                 float(unknown),
                 float(np.log1p(len(own))),
                 float(np.log(len(text))),
+                evidence_coverage,
+                missing_rarest,
             ]
             out.append(c)
     if not out:
@@ -220,37 +226,18 @@ def candidates(
     return out
 
 
-_ANNOUNCES = re.compile(
-    r"\b(?:two|three|four|five|six|seven|[2-7])[ -](?:ways|parts|routes|steps|groups|kinds|types|categories|reasons"
-    r"|items|stages|tiers)\b|:$",
-    re.I,
-)
-
-
 def _source(c: Candidate) -> str:
     return str(c.hit.chunk.meta["source"])
 
 
-def select(
-    cands: Sequence[Candidate],
-    max_sentences: int,
-    relative: float = 0.65,
-    *,
-    other_relative: float | None = None,
-    max_sources: int | None = None,
-    question_tokens: set[str] | None = None,
-) -> list[Candidate]:
-    """Pick the best sentences, skipping near-duplicates, then order them to read well.
+def select(cands: Sequence[Candidate], max_sentences: int, relative: float, max_sources: int) -> list[Candidate]:
+    """Pick the most probable sentences, skipping near-duplicates, then order them to read well.
 
     Args:
         cands: Scored candidates, best first.
         max_sentences: Cap on the answer length.
         relative: Keep only sentences scoring at least this share of the best.
-        other_relative: Sentences from other documents than the best sentence's need this share of the best.
         max_sources: Cite at most this many documents.
-        question_tokens: The question's words; a sentence from a document not yet cited must add one of them
-            (or score at least ``_STRONG_OTHER`` of the best while the best document gave fewer than
-            ``_BEST_DOC_ENOUGH`` sentences).
 
     Returns:
         The chosen sentences grouped by source (best source first), in source order within a group.
@@ -259,47 +246,20 @@ def select(
     if not cands:
         return []
     floor = cands[0].score * relative
-    best = _source(cands[0])
     chosen: list[Candidate] = []
     covered: set[str] = set()
     for c in cands:
         if c.score < floor or len(chosen) == max_sentences:
             break
-        if _source(c) != best:
-            if other_relative is not None and c.score < cands[0].score * other_relative:
-                continue
-            sources = {_source(o) for o in chosen}
-            if max_sources is not None and _source(c) not in sources and len(sources) >= max_sources:
-                continue
-            # A new document must add a word of the question the answer has not covered yet, unless it scores
-            # almost as well as the best sentence while the best document has said little: a second source
-            # for the same point is a weaker citation.
-            if (
-                question_tokens is not None
-                and _source(c) not in sources
-                and not (question_tokens & c.tokens) - covered
-                and (
-                    c.score < cands[0].score * _STRONG_OTHER
-                    or sum(_source(o) == best for o in chosen) >= _BEST_DOC_ENOUGH
-                )
-            ):
-                continue
+        sources = {_source(o) for o in chosen}
+        if _source(c) not in sources and len(sources) >= max_sources:
+            continue
         if any(float(np.dot(c.vector, o.vector)) > _DUPLICATE_SIM for o in chosen):
             continue
         if chosen and len(c.tokens - covered) < _MIN_NEW * len(c.tokens):
             continue  # says little that the chosen sentences have not said
         chosen.append(c)
         covered |= c.tokens
-        if len(chosen) == 1 and _ANNOUNCES.search(c.text):
-            # "The package is divided four ways." announces detail that the next sentences give.
-            end = c.end
-            for _ in range(2):
-                nxt = next((o for o in cands if o.hit.chunk.id == c.hit.chunk.id and 0 < o.start - end <= 2), None)
-                if nxt is None or len(chosen) >= max_sentences:
-                    break
-                chosen.append(nxt)
-                covered |= nxt.tokens
-                end = nxt.end
     group_rank: dict[str, int] = {}
     for c in chosen:
         group_rank.setdefault(_source(c), len(group_rank))

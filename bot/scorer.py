@@ -37,6 +37,8 @@ FEATURES: tuple[str, ...] = (
     "unknown_words",  # question words the knowledge base never uses (0..3)
     "question_words",  # content words in the question (log)
     "sentence_chars",  # sentence length (log)
+    "evidence_coverage",  # IDF-weighted share of the question's words found anywhere in the top chunks
+    "missing_rarest",  # IDF of the rarest question word missing from the top chunks, over the largest IDF
 )
 
 
@@ -52,6 +54,8 @@ ITEM_FEATURES: tuple[str, ...] = (
     "question_words",  # content words in the question (log)
     "wants_type",  # the question expects a date, an amount or a name
     "best_type_match",  # the best sentence has the expected type
+    "evidence_coverage",  # IDF-weighted share of the question's words found anywhere in the top chunks
+    "missing_rarest",  # IDF of the rarest question word missing from the top chunks, over the largest IDF
 )
 
 
@@ -73,6 +77,8 @@ def item_features(features: np.ndarray, logits: np.ndarray) -> np.ndarray:
             best[col["question_words"]],
             best[col["wants_type"]],
             best[col["type_match"]],
+            best[col["evidence_coverage"]],
+            best[col["missing_rarest"]],
         ],
         dtype=np.float64,
     )

@@ -35,14 +35,15 @@ from kb.embeddings import Embedder, get_embedder
 from kb.errors import InputError
 from kb.settings import Settings
 from kb.store import Store, open_store
-from kb.text import tokenize
 
 log = logging.getLogger(__name__)
 
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
 #: A sentence enters the answer when its probability is at least this share of the best sentence's.
-_RELATIVE = 0.5
+_RELATIVE = 0.3
+#: Most documents one answer cites.
+_MAX_SOURCES = 2
 #: Share of the abstention threshold a part of an in-scope two-part question must reach.
 _PART_BAR = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
@@ -285,13 +286,13 @@ class AnswerService:
         # Whether the question is in scope is decided on its strongest part; a later part of an in-scope
         # question ("..., and what deadline applied?") says less on its own and gets a lower bar.
         in_scope = max(confidences, default=0.0) >= self.threshold
-        for i, (text, query, cands, confidence) in enumerate(scored):
+        for i, (text, _query, cands, confidence) in enumerate(scored):
             if not in_scope or confidence < self.threshold * (_PART_BAR if len(scored) > 1 else 1.0):
                 continue
             # The parts share the answer's length: each gets its share of what is left, and at least two.
             left = self.settings.max_sentences - len(state.chosen)
             share = max(2, -(-left // (len(scored) - i)))
-            chosen = select(cands, share, relative=_RELATIVE, max_sources=2, question_tokens=set(tokenize(query)))
+            chosen = select(cands, share, _RELATIVE, _MAX_SOURCES)
             missing = unstated_focus(analyse(text), chosen)
             if missing:
                 state.unstated = missing

@@ -23,6 +23,8 @@ from kb.settings import get_settings
 
 #: Inverse regularisation strength of the logistic model (chosen on dev by cross-validated log-loss).
 C = 1.0
+#: An answer holds at most this many sentences; the threshold's recall counts a fact found among them.
+TOP = 5
 
 
 def item_candidates(service: AnswerService, item: EvalItem) -> list[list[Candidate]]:
@@ -37,28 +39,34 @@ def label(c: Candidate, item: EvalItem) -> int:
     return int(item.answerable and any(alt.lower() in low for group in item.must_include for alt in group))
 
 
-def choose_threshold(in_scope: list[float], out_of_scope: list[float]) -> tuple[float, float]:
-    """The threshold with the best abstention F1, centred in the widest gap of equal F1.
+def choose_threshold(rows: list[tuple[float, bool, bool, bool]]) -> tuple[float, float, float]:
+    """The threshold that maximises fact recall + abstention F1 on dev, centred in the widest tie.
+
+    Answering everything loses every abstention and abstaining on everything loses every fact, so the two are
+    traded at equal weight.
 
     Args:
-        in_scope: Confidences of answerable questions.
-        out_of_scope: Confidences of questions the bot should abstain on.
+        rows: Per item ``(confidence, answerable, counts_for_recall, fact_in_top)``: whether the item counts for
+            fact recall, and whether the scorer's top sentences state its fact.
 
     Returns:
-        ``(threshold, f1)``.
+        ``(threshold, fact_recall, abstention_f1)`` at the chosen threshold.
     """
-    points = sorted(set(in_scope + out_of_scope))
+    points = sorted({r[0] for r in rows})
     cuts = [(a + b) / 2 for a, b in itertools.pairwise(points)] or [0.5]
-    best: list[tuple[float, float]] = []
+    recall_rows = [r for r in rows if r[2]]
+    scored: list[tuple[float, float, float, float]] = []
     for t in cuts:
-        tp = sum(c < t for c in out_of_scope)  # correctly abstained
-        fp = sum(c < t for c in in_scope)
-        fn = len(out_of_scope) - tp
+        tp = sum(1 for c, ans, *_ in rows if not ans and c < t)
+        fp = sum(1 for c, ans, *_ in rows if ans and c < t)
+        fn = sum(1 for c, ans, *_ in rows if not ans and c >= t)
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        best.append((f1, t))
-    top = max(f for f, _ in best)
-    ties = [t for f, t in best if f == top]
-    return (ties[0] + ties[-1]) / 2, top
+        recall = sum(1 for c, _, _, top in recall_rows if top and c >= t) / max(1, len(recall_rows))
+        scored.append((recall + f1, t, recall, f1))
+    top = max(x[0] for x in scored)
+    ties = [x for x in scored if x[0] == top]
+    mid = ties[len(ties) // 2]
+    return (ties[0][1] + ties[-1][1]) / 2, mid[2], mid[3]
 
 
 def main() -> None:
@@ -73,11 +81,14 @@ def main() -> None:
     rows: list[list[float]] = []
     labels: list[int] = []
     per_item: list[tuple[EvalItem, list[np.ndarray]]] = []
+    item_labels: list[list[np.ndarray]] = []
     with eval_stores(settings, embedder) as stores:
         service = stores.clean
         for item in items:
             parts = item_candidates(service, item)
-            per_item.append((item, [np.asarray([c.features for c in cands]) for cands in parts if cands]))
+            parts = [cands for cands in parts if cands]
+            per_item.append((item, [np.asarray([c.features for c in cands]) for cands in parts]))
+            item_labels.append([np.asarray([label(c, item) for c in cands]) for cands in parts])
             for cands in parts:
                 for c in cands:
                     rows.append(c.features)
@@ -85,17 +96,21 @@ def main() -> None:
     x, y = np.asarray(rows, dtype=np.float64), np.asarray(labels)
     sentence = fit_linear(x, y, C)
     # The question model is stacked on the sentence model: one row per item, from its best-scoring part.
-    qrows, qlabels = [], []
-    for item, parts in per_item:
-        rows_ = [item_features(f, sentence.logit(f)) for f in parts]
+    qrows, qlabels, fact_in_top = [], [], []
+    for (item, parts), labelled in zip(per_item, item_labels, strict=True):
+        logits = [sentence.logit(f) for f in parts]
+        fact_in_top.append(any(lab[np.argsort(-lg)[:TOP]].any() for lab, lg in zip(labelled, logits, strict=True)))
+        rows_ = [item_features(f, lg) for f, lg in zip(parts, logits, strict=True)]
         qrows.append(max(rows_, key=lambda r: r[0]) if rows_ else np.zeros(len(ITEM_FEATURES)))
         qlabels.append(int(item.answerable))
     qx, qy = np.asarray(qrows), np.asarray(qlabels)
     question = fit_linear(qx, qy, C)
     probs = 1 / (1 + np.exp(-question.logit(qx)))
-    threshold, f1 = choose_threshold(
-        [float(p) for p, a in zip(probs, qy, strict=True) if a],
-        [float(p) for p, a in zip(probs, qy, strict=True) if not a],
+    threshold, recall, f1 = choose_threshold(
+        [
+            (float(p), item.answerable, item.category != "false_premise" and bool(item.must_include), top)
+            for p, (item, _), top in zip(probs, per_item, fact_in_top, strict=True)
+        ]
     )
     scorer = Scorer(
         sentence,
@@ -107,6 +122,7 @@ def main() -> None:
             "sentences": len(y),
             "positive_sentences": int(y.sum()),
             "abstention_f1_on_dev": round(f1, 4),
+            "fact_in_top_recall_on_dev": round(recall, 4),
         },
     )
     scorer_path().write_text(json.dumps(scorer.to_json(), indent=2) + "\n")

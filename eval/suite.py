@@ -38,8 +38,11 @@ def _test(results: list[Scored]) -> list[Scored]:
 
 
 def stability(results: list[Scored]) -> dict[str, Any]:
-    """Paraphrase stability per split: of the clusters with 3+ items, the share whose items all get the same decision
-    (answer or decline) and the same top cited (or, when declined, retrieved) document."""
+    """Paraphrase stability per split, over the clusters with 3 or more items.
+
+    ``same_decision``: the share of clusters whose items all get the same decision (answer or decline);
+    ``same_decision_and_document``: ... and the same top retrieved document.
+    """
     clusters: dict[str, list[Scored]] = {}
     for s in results:
         clusters.setdefault(s.item.cluster_id, []).append(s)
@@ -48,8 +51,7 @@ def stability(results: list[Scored]) -> dict[str, Any]:
         groups = [g for g in clusters.values() if len(g) >= 3 and g[0].item.split == split]
         same_decision = [len({s.measures["declined"] for s in g}) == 1 for g in groups]
         same_doc = [
-            len({(s.run.answer.citations[0].source if s.run.answer.citations else None) for s in g}) == 1
-            and same
+            len({(s.run.answer.citations[0].source if s.run.answer.citations else None) for s in g}) == 1 and same
             for g, same in zip(groups, same_decision, strict=True)
         ]
         out[split] = {
