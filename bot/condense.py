@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
 from bot.policy import gives_orders
 from bot.privacy import strip_personal_data
 from bot.types import Turn
@@ -111,35 +114,29 @@ _MONTHS = {
 _WORD = re.compile(r"(?<![\w$])(?:w/o|w/|\$\$?|[A-Za-z0-9'’]+)(?![\w/])")
 _SHORT_NUMBER = re.compile(r"\b(\d+(?:\.\d+)?)\s?(m|bn|k)\b", re.I)
 _UNITS = {"m": "million", "bn": "billion", "k": "thousand"}
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 _QUESTION_MARK = re.compile(r"\bquestion\s*:\s*", re.I)
 _QUOTED = re.compile(r"(?<![\w])(['\"“‘])(.{1,300}?)(['\"”’])(?![\w])")
 
 
-def _typo_fixes(word: str) -> set[str]:
-    """Words one typical typo away: a letter left out ("pasword") or two letters swapped ("hte").
-
-    Replacing or dropping letters is not tried: it turns real words into other real words ("drivers" -> "divers").
-    """
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    inserts = {a + c + b for a, b in splits for c in _ALPHABET}
-    return swaps | inserts
-
-
 def repair_spelling(word: str, words: dict[str, int], vocab: set[str] | frozenset[str] = frozenset()) -> str:
-    """The knowledge base's most frequent word one edit away from an unknown word of 5+ letters, else the word.
+    """The knowledge base's closest, then most frequent, word near an unknown word of 5+ letters, else the word.
 
-    A word whose stem the knowledge base knows ("secure" for "security") is left alone.
+    Near means one edit (a letter added, left out, changed or two swapped; two edits from 8 letters), found with
+    rapidfuzz's Damerau-Levenshtein distance, with the same first letter. A word whose stem the knowledge base knows
+    ("secure" for "security") is left alone, and so is an inflection ("announce" / "announced").
     """
     low = word.lower()
     if len(low) < 5 or not low.isalpha() or low in words or set(tokenize(low)) <= vocab:
         return word
-    # An inflection ("announce"/"announced") is not a misspelling: only repair inside the word.
+    limit = 1 if len(low) < 8 else 2
     near = [
-        w for w in _typo_fixes(low) if w in words and w[0] == low[0] and not (w.startswith(low) or low.startswith(w))
+        (d, w)
+        for w, d, _ in process.extract(
+            low, words.keys(), scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=20
+        )
+        if w[0] == low[0] and not (w.startswith(low) or low.startswith(w))
     ]
-    return max(near, key=lambda w: (words[w], w)) if near else word
+    return min(near, key=lambda t: (t[0], -words[t[1]], t[1]))[1] if near else word
 
 
 def drop_orders(question: str) -> str:

@@ -29,7 +29,7 @@ _DUPLICATE_SIM = 0.85
 _MIN_NEW = 0.4
 # Two capitalised words in a row that are not just a capitalised sentence opener ("The Coupang", "In June").
 _PROPER_NAME = re.compile(
-    r"\b(?!(?:The|A|An|In|On|At|By|For|From|Under|After|Before|According|Since|When|While|Unlike|Coupang)\b)"
+    r"\b(?!(?:The|A|An|In|On|At|By|For|From|Under|After|Before|According|Since|When|While|Unlike)\b)"
     r"[A-Z][a-z]+ [A-Z][a-z]+"
 )
 # A person named by role ("a former Coupang developer") answers "who" as well as a name does.
@@ -146,6 +146,7 @@ def candidates(
     cache: SentenceCache,
     index: Index,
     scorer: Scorer | None = None,
+    common: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Every sentence of the retrieved chunks with its features and, given a scorer, its probability.
 
@@ -157,6 +158,7 @@ def candidates(
         cache: Sentence embeddings.
         index: For IDF weights and the knowledge base's words.
         scorer: The fitted scorer; without one, candidates keep ``score`` 0 (the calibration reads features).
+        common: Names too common in the corpus to pin anything down.
 
     Returns:
         Candidates, best first.
@@ -165,7 +167,7 @@ def candidates(
     data = cache.get(hits)
     q_tokens = list(dict.fromkeys(tokenize(query)))
     own = set(question.tokens)
-    names = [n for n in question.names if n not in _COMMON_NAMES]
+    names = [n for n in question.names if n not in common]
     unknown = min(3, sum(1 for t in own if not index.knows(t) and not t.isdigit()))
     type_check = _TYPE_CHECK.get(question.answer_type)
     best_bm25 = max((h.bm25 or 0.0 for h in hits), default=0.0) or 1.0
@@ -270,8 +272,6 @@ _AMOUNT_Q = re.compile(r"\bhow much\b|\bwhat (?:was|is|were|are) the (?:amount|p
 _MONEY = re.compile(
     r"\d[\d,.]*\s*(?:%|percent|won|(?:million|billion|trillion)\b)|(?:US)?\$\s?\d|\d\s*(?:dollars|times)\b", re.I
 )
-#: Names so common in the knowledge base that they pin nothing down.
-_COMMON_NAMES = {"Coupang", "Korea", "Korean", "South", "PIPA", "PIPC", "Seoul", "I"}
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
 #: Verbs of saying (5-letter stems): any of them answers "why did X say ...".
@@ -312,7 +312,7 @@ class Unstated:
         return bool(self.detail)
 
 
-def unstated_focus(question: Question, chosen: Sequence[Candidate]) -> Unstated:
+def unstated_focus(question: Question, chosen: Sequence[Candidate], common: frozenset[str] = frozenset()) -> Unstated:
     """Whether the chosen evidence states what the question pins down.
 
     A question naming a day ("on March 3, 2026") needs evidence about that day; "how much ... X" needs an amount
@@ -323,7 +323,7 @@ def unstated_focus(question: Question, chosen: Sequence[Candidate]) -> Unstated:
     for month, day in question.days:
         if not any(re.search(rf"\b{month}\s+{day}\b", t) for t in texts):
             return Unstated(f"no evidence about {month} {day}")
-    names = [n for n in question.names if n not in _COMMON_NAMES]
+    names = [n for n in question.names if n not in common]
     if _AMOUNT_Q.search(question.text) and not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
         return Unstated("no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else ""))
     if _PREMISE_Q.match(question.text):

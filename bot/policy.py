@@ -74,13 +74,6 @@ _ABOUT_CATEGORIES = re.compile(
 _WHY = re.compile(r"^\s*(?:why|how come|what for)\b", re.I)
 _REQUEST_VERB = re.compile(r"\b(?:give|show|list|send|tell me|find|look up|download|share|print|dump|provide)\b", re.I)
 
-REFUSAL = (
-    "I can't help with finding or sharing anyone's personal data, such as contact details, addresses or leaked "
-    "records. Personal information is protected under Korea's Personal Information Protection Act, and this "
-    "assistant holds no customer records at all: only public reporting about the breach and plain-language "
-    "notes on the law. If you are worried about your own data, I can tell you what was exposed and what you can do."
-)
-
 _INJECTION = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|rules)|system prompt"
     r"|you are now|disregard (?:your|the) (?:rules|instructions)|developer mode|jailbreak|reveal your (?:instructions|prompt)",

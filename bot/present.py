@@ -11,7 +11,9 @@ from urllib.parse import urlparse
 
 from bot.types import Answer
 from bot.verify import split_claims
+from kb.profile import Profile
 
+_DEFAULT = Profile(title="", subject="", intro="", scope="")
 ABSTAIN_TITLE = "Not in the knowledge base"
 PREMISE_TITLE = "My sources don't say that"
 REFUSAL_TITLE = "I can't help with personal data"
@@ -83,17 +85,12 @@ def user_markdown(question: str) -> str:
     return _esc(question)
 
 
-def customer_reply(answer: Answer, as_of: str) -> str:
+def customer_reply(answer: Answer, as_of: str, profile: Profile | None = None) -> str:
     """A polite, plain-text reply a support agent can send, with the sources as references."""
-    greeting = "Hello,\n\nThank you for contacting us about the Coupang personal-data breach."
-    closing = "Kind regards,\nCustomer Support"
+    profile = profile or _DEFAULT
+    greeting, closing = profile.reply_greeting, profile.reply_closing
     if answer.refused:
-        body = (
-            "For privacy reasons we cannot look up, confirm or share personal information about any person. "
-            "If you want to know whether your own data was involved, please check the official notice sent to "
-            "your account or contact Coupang's customer centre directly."
-        )
-        return f"{greeting}\n\n{body}\n\n{closing}"
+        return f"{greeting}\n\n{profile.reply_refusal}\n\n{closing}"
     if answer.abstained:
         body = (
             f"Our sources do not say that {answer.premise}, so we cannot confirm or explain it. "

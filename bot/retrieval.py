@@ -27,22 +27,6 @@ class Hit:
     bm25: float | None = None
 
 
-def _base_forms(token: str) -> list[str]:
-    """Possible base adjectives of a comparative or superlative ("biggest", "larger", "easier")."""
-    forms: list[str] = []
-    for suffix in ("est", "er"):
-        if token.endswith(suffix) and len(token) >= len(suffix) + 3:
-            base = token[: -len(suffix)]
-            if base.endswith("i"):
-                forms.append(base[:-1] + "y")
-            elif len(base) >= 3 and base[-1] == base[-2]:
-                forms.append(base[:-1])
-            else:
-                forms += [base, base + "e"]
-            break
-    return forms
-
-
 class Index:
     """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
 
@@ -78,13 +62,8 @@ class Index:
         self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = None
 
     def knows(self, token: str) -> bool:
-        """Whether the knowledge base uses this token or a word of its family ("security" for "secure").
-
-        A comparative or superlative counts when its base adjective is used ("big" for "biggest").
-        """
-        if token in self.vocab or token[:5] in self._prefixes:
-            return True
-        return any(base in self.vocab for base in _base_forms(token))
+        """Whether the knowledge base uses this token or a word of its family ("security" for "secure")."""
+        return token in self.vocab or token[:5] in self._prefixes
 
     def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
         """Enable the sentence-level dense ranking: every sentence's vector and its chunk position."""

@@ -26,13 +26,14 @@ from bot.extractive import (
     select,
     unstated_focus,
 )
-from bot.policy import REFUSAL, is_personal_data_request
+from bot.policy import is_personal_data_request
 from bot.retrieval import Hit, Index
 from bot.scorer import Scorer, load_scorer
 from bot.types import Answer, Citation, Decision, Retrieved, Turn
 from bot.verify import verify_answer
 from kb.embeddings import Embedder, get_embedder
 from kb.errors import InputError
+from kb.profile import STORE_KEY, Profile, generic_profile, parse_profile, read_profile
 from kb.settings import Settings
 from kb.store import Store, open_store
 
@@ -54,12 +55,6 @@ _FUTURE = re.compile(
 _LATE_IN_YEAR = re.compile(
     r"\b(?:full|whole|entire) year(?: of)? (20\d\d)\b|\b(?:end|second half|last quarter|fourth quarter|Q4) of (20\d\d)\b",
     re.I,
-)
-
-SCOPE = (
-    "I can answer questions about the Coupang personal-data breach in South Korea (2025-2026): what happened and "
-    "how, what data was exposed, who is affected, the compensation vouchers, the PIPC fine, lawsuits, what "
-    "customers should do, and Korea's Personal Information Protection Act (PIPA)."
 )
 
 
@@ -107,6 +102,26 @@ class AnswerService:
         self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
         self.scorer: Scorer = load_scorer()
         self.threshold = settings.abstain_threshold if settings.abstain_threshold is not None else self.scorer.threshold
+
+    @cached_property
+    def profile(self) -> Profile:
+        """The corpus profile: ``KB_PROFILE``, else the one ingested with the store, else one built from the titles."""
+        if self.settings.profile is not None:
+            return parse_profile(read_profile(self.settings.profile), str(self.settings.profile))
+        text = self.store.metadata.get(STORE_KEY)
+        if isinstance(text, str) and text.strip():
+            return parse_profile(text, "recorded with the store")
+        return generic_profile([d["title"] for d in self.documents])
+
+    @cached_property
+    def common_names(self) -> frozenset[str]:
+        """Names that pin nothing down: the profile's, and any capitalised word in over a third of the documents."""
+        counts: dict[str, int] = {}
+        for text in self.doc_texts().values():
+            for name in set(re.findall(r"\b[A-Z][A-Za-z]+\b", text)):
+                counts[name] = counts.get(name, 0) + 1
+        many = len(self.documents) / 3
+        return frozenset(self.profile.common_names) | {n for n, c in counts.items() if c > many}
 
     @cached_property
     def as_of(self) -> str:
@@ -199,14 +214,14 @@ class AnswerService:
         if is_personal_data_request(state.question):
             return Answer(
                 question=state.question,
-                text=REFUSAL,
+                text=self.profile.refusal,
                 abstained=True,
                 refused=True,
                 decision="refusal",
                 reason="personal-data request",
             )
         # Only the steps that share the model and the caches hold the lock, never an LLM call.
-        state.clean = clean_question(state.question, self.index.words, self.index.vocab)
+        state.clean = self._clean(state.question)
         if not state.clean:
             return self._abstain(state, "instructions_only", "the message gives instructions and asks nothing")
         state.query = self._condense(state)
@@ -230,7 +245,7 @@ class AnswerService:
         """
         question = inp.get("question")
         if not isinstance(question, str) or not question.strip():
-            raise InputError("The question is empty: ask something about the Coupang breach or PIPA.")
+            raise InputError(f"The question is empty: ask something about {self.profile.subject}.")
         question = question.strip()
         if len(question) > self.settings.max_question_chars:
             raise InputError(
@@ -254,14 +269,31 @@ class AnswerService:
     def scored_parts(self, question: str, history: Sequence[Turn] = ()) -> list[list[Candidate]]:
         """Every candidate sentence, with features and probability, for each part of a question (for calibration)."""
         state = self.validate({"question": question, "history": list(history)})
-        state.clean = clean_question(state.question, self.index.words, self.index.vocab) or state.question
+        state.clean = self._clean(state.question) or state.question
         state.query = self._condense(state)
         with self._lock:
             self._retrieve(state)
             return [
-                candidates(analyse(text), query, vec, hits[:EVIDENCE_CHUNKS], self.sentences, self.index, self.scorer)
+                candidates(
+                    analyse(text),
+                    query,
+                    vec,
+                    hits[:EVIDENCE_CHUNKS],
+                    self.sentences,
+                    self.index,
+                    self.scorer,
+                    self.common_names,
+                )
                 for text, query, vec, hits in state.parts
             ]
+
+    def _clean(self, question: str) -> str:
+        """The question without orders, personal data, chat-speak and typos, in the corpus's words."""
+        clean = clean_question(question, self.index.words, self.index.vocab)
+        synonyms = self.profile.synonyms
+        if not synonyms:
+            return clean
+        return re.sub(r"[A-Za-z]+", lambda m: synonyms.get(m.group(0).lower(), m.group(0)), clean)
 
     def _retrieve(self, state: _State) -> None:
         """Fetch the chunks for the query (for each part, when the question asks two things)."""
@@ -293,7 +325,7 @@ class AnswerService:
             left = self.settings.max_sentences - len(state.chosen)
             share = max(2, -(-left // (len(scored) - i)))
             chosen = select(cands, share, _RELATIVE, _MAX_SOURCES)
-            missing = unstated_focus(analyse(text), chosen)
+            missing = unstated_focus(analyse(text), chosen, self.common_names)
             if missing:
                 state.unstated = missing
                 continue
@@ -414,17 +446,13 @@ class AnswerService:
         return ""
 
     def _abstain(self, state: _State, decision: Decision, detail: str, premise: str = "") -> Answer:
-        if decision == "after_date":
-            text = f"My knowledge base only covers events up to {self.as_of}, so I can't answer that. " + SCOPE
-        elif decision == "false_premise":
-            text = (
-                f"My knowledge base does not say that {premise}, which the question takes as given, so I won't "
-                "explain it. " + SCOPE
-            )
-        elif decision == "instructions_only":
-            text = "I only answer questions from my knowledge base and don't follow instructions in messages. " + SCOPE
-        else:
-            text = "I couldn't find that in my knowledge base, so I won't guess. " + SCOPE
+        p = self.profile
+        lead = {
+            "after_date": p.after_date.format(as_of=self.as_of),
+            "false_premise": p.false_premise.format(premise=premise),
+            "instructions_only": p.instructions_only,
+        }.get(decision, p.no_answer)
+        text = f"{lead} {p.scope}".strip()
         return Answer(
             question=state.question,
             text=text,

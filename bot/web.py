@@ -16,39 +16,9 @@ import gradio as gr
 
 from bot.feedback import FeedbackStore, to_csv
 from bot.present import customer_reply, page_markdown, pieces, user_markdown
-from bot.service import SCOPE, AnswerService
+from bot.service import AnswerService
 from bot.types import Answer, Turn
 from kb.errors import InputError
-
-EXAMPLES: dict[str, list[str]] = {
-    "What happened": [
-        "What happened in the Coupang data breach?",
-        "When did Coupang announce how many accounts were affected?",
-        "How did the former employee get access to the data?",
-    ],
-    "Am I affected": [
-        "What personal data was exposed?",
-        "Was payment or card information leaked?",
-        "How many accounts were affected?",
-    ],
-    "Compensation": [
-        "What compensation is Coupang offering?",
-        "What can the vouchers be used for?",
-    ],
-    "The law": [
-        "What does PIPA require after a personal data leak?",
-        "How large can a PIPC penalty surcharge be?",
-        "What are statutory damages under PIPA?",
-    ],
-    "What to do": [
-        "What should customers do after the breach?",
-        "How can I protect myself from phishing after the leak?",
-    ],
-    "Prevention": [
-        "What lessons does the breach teach companies?",
-        "How can companies prevent insider data leaks?",
-    ],
-}
 
 CSS = """
 .kb-sources { margin-top: .5em; font-size: .92em; }
@@ -66,10 +36,9 @@ def _about(service: AnswerService) -> str:
         f"| {html.escape(d['title'])} | {d['kind']} | {d['as_of']} |" for d in service.documents if d["title"]
     )
     return (
-        f"**What it knows.** {SCOPE} The knowledge base runs to **{service.as_of}** and holds these documents:\n\n"
+        f"**What it knows.** {service.profile.scope} The knowledge base runs to **{service.as_of}** and holds these documents:\n\n"
         f"| Document | Kind | As of |\n|---|---|---|\n{rows}\n\n"
-        "**Not legal advice.** Answers quote the documents above; for your own case ask a lawyer, the PIPC "
-        "or the Korea Consumer Agency.\n\n"
+        f"{service.profile.about_not_advice}\n\n"
         "**What happens to what you type.** It is answered on this machine and nothing is sent anywhere. "
         "The conversation is not stored. If you rate an answer, the question, the answer and its sources are "
         "saved with e-mail addresses, phone numbers and resident-registration numbers masked.\n\n"
@@ -124,13 +93,9 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
         except InputError as exc:
             raise gr.Error(str(exc)) from None
 
-    with gr.Blocks(title="Coupang breach & PIPA: answers from sources") as page:
-        gr.Markdown(
-            "# Coupang data breach & Korea's privacy law\n"
-            "Ask about the 2025-2026 Coupang breach or Korea's Personal Information Protection Act. "
-            "Every sentence is quoted from a source you can open below the answer.",
-            elem_id="kb-title",
-        )
+    profile = service.profile
+    with gr.Blocks(title=f"{profile.title}: answers from sources") as page:
+        gr.Markdown(f"# {html.escape(profile.title)}\n{html.escape(profile.intro)}", elem_id="kb-title")
         records = gr.State([])
         chat = gr.Chatbot(
             label="Conversation",
@@ -145,7 +110,7 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
         )
         with gr.Row(equal_height=True):
             box = gr.Textbox(
-                placeholder="Ask about the Coupang breach or PIPA...",
+                placeholder=f"Ask about {profile.subject}...",
                 show_label=False,
                 scale=6,
                 max_lines=4,
@@ -154,7 +119,7 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
         clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
         with gr.Accordion("Example questions", open=True):
-            for topic, questions in EXAMPLES.items():
+            for topic, questions in profile.examples.items():
                 gr.Examples(questions, inputs=box, label=topic)
         with gr.Accordion("About this assistant", open=False, elem_id="about"):
             gr.Markdown(_about(service))
@@ -192,7 +157,12 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
             )
         if answer.rewritten_question and answer.rewritten_question != answer.question:
             status += f" Query used: {html.escape(answer.rewritten_question)}"
-        return page_markdown(answer), status, _retrieved_rows(answer), customer_reply(answer, service.as_of)
+        return (
+            page_markdown(answer),
+            status,
+            _retrieved_rows(answer),
+            customer_reply(answer, service.as_of, service.profile),
+        )
 
     def search(query: str, k: float) -> list[list[Any]]:
         try:
@@ -220,7 +190,7 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
     docs = [
         [d["title"], d["kind"], d["as_of"], d["chunks"], ", ".join(d["topics"]), d["source"]] for d in service.documents
     ]
-    with gr.Blocks(title="Staff console: Coupang breach knowledge base") as console:
+    with gr.Blocks(title=f"Staff console: {service.profile.title}") as console:
         with gr.Row():
             gr.Markdown(f"# Staff console\nKnowledge base as of {service.as_of}; {len(service.documents)} documents.")
             gr.Button("Sign out", link="/staff/logout", size="sm", scale=0, min_width=100, elem_id="sign-out")

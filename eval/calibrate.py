@@ -85,11 +85,10 @@ def main() -> None:
     with eval_stores(settings, embedder) as stores:
         service = stores.clean
         for item in items:
-            parts = item_candidates(service, item)
-            parts = [cands for cands in parts if cands]
-            per_item.append((item, [np.asarray([c.features for c in cands]) for cands in parts]))
-            item_labels.append([np.asarray([label(c, item) for c in cands]) for cands in parts])
-            for cands in parts:
+            found = [cands for cands in item_candidates(service, item) if cands]
+            per_item.append((item, [np.asarray([c.features for c in cands]) for cands in found]))
+            item_labels.append([np.asarray([label(c, item) for c in cands]) for cands in found])
+            for cands in found:
                 for c in cands:
                     rows.append(c.features)
                     labels.append(label(c, item))
@@ -97,10 +96,10 @@ def main() -> None:
     sentence = fit_linear(x, y, C)
     # The question model is stacked on the sentence model: one row per item, from its best-scoring part.
     qrows, qlabels, fact_in_top = [], [], []
-    for (item, parts), labelled in zip(per_item, item_labels, strict=True):
-        logits = [sentence.logit(f) for f in parts]
+    for (item, matrices), labelled in zip(per_item, item_labels, strict=True):
+        logits = [sentence.logit(f) for f in matrices]
         fact_in_top.append(any(lab[np.argsort(-lg)[:TOP]].any() for lab, lg in zip(labelled, logits, strict=True)))
-        rows_ = [item_features(f, lg) for f, lg in zip(parts, logits, strict=True)]
+        rows_ = [item_features(f, lg) for f, lg in zip(matrices, logits, strict=True)]
         qrows.append(max(rows_, key=lambda r: r[0]) if rows_ else np.zeros(len(ITEM_FEATURES)))
         qlabels.append(int(item.answerable))
     qx, qy = np.asarray(qrows), np.asarray(qlabels)

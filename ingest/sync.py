@@ -14,7 +14,8 @@ from ingest.chunking import Chunk, chunk
 from ingest.loaders import load
 from kb import SOURCES_DIR
 from kb.embeddings import Embedder, get_embedder
-from kb.errors import IngestError
+from kb.errors import ConfigError, IngestError
+from kb.profile import PROFILE_FILE, read_profile
 from kb.settings import Settings
 from kb.store import SourceRecord, Store, StoredChunk, open_store
 
@@ -62,7 +63,9 @@ def _discover(paths: Sequence[Path], report: SyncReport) -> tuple[list[Path], li
             files.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.relative_to(path).as_posix() != PROFILE_FILE
             )
         elif path.is_file():
             files.append(path)
@@ -180,6 +183,12 @@ def sync(
     for sid in gone:
         store.delete(existing[sid].ids)
         report.removed += 1
+    profiles = [t / PROFILE_FILE for t in targets if t.is_dir() and (t / PROFILE_FILE).is_file()]
+    if profiles:
+        try:
+            store.set_profile(read_profile(profiles[0]))
+        except ConfigError as exc:
+            report.failed.append({"path": str(profiles[0]), "error": str(exc)})
     store.set_chunker_version(CHUNKER_VERSION)
     report.chunks = store.count()
     return report

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         None, description="sentence-transformers model folder; unset = the bundled all-MiniLM-L6-v2."
     )
     model_name: str = Field(DEFAULT_MODEL_NAME, description="Name recorded with the collection for the model in use.")
+    profile: Path | None = Field(
+        None, description="Corpus profile YAML (scope, refusal and page wording, synonyms); unset = the ingested one."
+    )
     chunk_chars: int = Field(700, ge=200, le=4000, description="Target chunk size in characters.")
     top_k: int = Field(8, ge=1, le=50, description="Chunks retrieved per question.")
     max_sentences: int = Field(5, ge=1, le=10, description="Most sentences in an extractive answer.")

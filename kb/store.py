@@ -92,6 +92,15 @@ class Store:
         """Number of chunks."""
         return int(self._col.count())
 
+    def set_profile(self, text: str) -> None:
+        """Record the corpus profile (YAML text) with the collection."""
+        from kb.profile import STORE_KEY
+
+        meta = self.metadata
+        if meta.get(STORE_KEY) != text:
+            meta[STORE_KEY] = text
+            self._col.modify(metadata=meta)
+
     def set_chunker_version(self, version: str) -> None:
         """Record the chunker version that last wrote to the collection."""
         meta = self.metadata

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import snowballstemmer
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREV = {
@@ -113,77 +116,18 @@ def _add(text: str, spans: list[tuple[int, int]], s: int, e: int) -> None:
         spans.append((s, e))
 
 
-# A few inflections and near-synonyms people use in questions, folded to the corpus's word.
-_CANON = {
-    "began": "start",
-    "begin": "start",
-    "begun": "start",
-    "beginning": "start",
-    "started": "start",
-    "starting": "start",
-    "fined": "fine",
-    "leaked": "leak",
-    "leaking": "leak",
-    "breached": "breach",
-    "exposed": "expose",
-    "exposure": "expose",
-    "affected": "affect",
-    "compensated": "compensation",
-    "compensate": "compensation",
-    "notified": "notify",
-    "notification": "notify",
-    "sued": "sue",
-    "lawsuit": "suit",
-    "penalty": "fine",
-    "penalties": "fine",
-    "coupon": "voucher",
-    "coupons": "voucher",
-    "divide": "split",
-    "divid": "split",
-    "hard": "difficult",
-    "harder": "difficult",
-    "ad": "advertising",
-    "ads": "advertising",
-    "advert": "advertising",
-    "adverts": "advertising",
-    "advertisement": "advertising",
-    "advertisements": "advertising",
-}
-
-
-def _stem(tok: str) -> str:
-    """A deliberately light suffix stripper (plural, -ed, -ing, -ize) so 'resign' meets 'resigned'."""
-    if tok.isdigit() or len(tok) <= 3:
-        return tok
-    for suffix, repl, min_len in (
-        ("ies", "y", 5),
-        ("ied", "y", 5),
-        ("ing", "", 6),
-        ("ized", "", 7),
-        ("ize", "", 6),
-        ("ed", "", 5),
-        ("es", "", 6),
-        ("s", "", 4),
-    ):
-        if tok.endswith(suffix) and len(tok) >= min_len and not tok.endswith("ss"):
-            tok = tok[: -len(suffix)] + repl
-            break
-    if tok.endswith("y") and len(tok) > 5:
-        tok = tok[:-1]
-    return tok
+_STEMMER = snowballstemmer.stemmer("english")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens with stopwords removed, light plural stemming; numbers kept whole."""
-    out = []
+    """Lower-cased word tokens with stopwords removed, Snowball-stemmed (English); numbers and Hangul kept whole."""
     text = re.sub(r"['’]s\b", "", text.lower()).replace("-", " ")
-    for tok in _HANGUL_OR_WORD.findall(text):
-        if tok in STOPWORDS:
-            continue
-        tok = _CANON.get(tok, tok)
-        stem = _stem(tok)
-        out.append(_CANON.get(stem, stem))
-    return out
+    return [_stem(t) for t in _HANGUL_OR_WORD.findall(text) if t not in STOPWORDS]
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return word if not word.isascii() or word[0].isdigit() else str(_STEMMER.stemWord(word))
 
 
 def numbers(text: str) -> set[str]:
