@@ -203,8 +203,12 @@ def eval_cmd(
     mode: Annotated[
         str, typer.Option("--mode", help="extractive, or generative: also score the LLM path (needs KB_LLM_BASE_URL).")
     ] = "extractive",
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Answer from this folder instead of the shipped corpus (gate section [corpus])."),
+    ] = None,
 ) -> None:
-    """Score the bot on the grounding eval set, write reports, and check the gate (exit 1 when it fails)."""
+    """Score the bot on the eval sets (dev and test side by side), write reports, and gate on test (exit 1 on failure)."""
     settings = _setup()
     from eval.export import FORMATS, export
     from eval.gate import BASELINE_FILE, baseline_from
@@ -220,9 +224,10 @@ def eval_cmd(
         settings,
         set_path,
         with_textbook=not no_textbook,
-        baseline_path=None if update_baseline else baseline_path,
+        baseline_path=None if update_baseline or corpus else baseline_path,
         show_progress=not as_json,
         mode=mode,
+        corpus=corpus,
     )
     report = suite.report
     paths = write_reports(report, out)

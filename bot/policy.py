@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from bot.scorer import Linear
 
 _PII = (
     r"(?:phone|mobile|cell(?:phone)?|telephone)(?: number)?s?|(?:home |postal |street |delivery )?address(?:es)?"
@@ -92,8 +99,8 @@ _ORDER = re.compile(
 )
 
 
-def is_personal_data_request(question: str) -> bool:
-    """True when the question asks for a person's contact details, address, identity or leaked records.
+def matches_backstop(question: str) -> bool:
+    """The backstop patterns: unmistakable requests ("Bom Kim's phone number", "list the leaked e-mail addresses").
 
     Questions about one's own exposure ("Was my address leaked?") are not refused: they are
     answered with what the knowledge base says about the exposed data.
@@ -112,6 +119,107 @@ def is_personal_data_request(question: str) -> bool:
     if _ABOUT_CATEGORIES.search(question) and not _REQUEST_VERB.search(question) and not _OTHERS_RE.search(question):
         return False
     return any(p.search(question) for p in _REFUSE)
+
+
+# --- the fitted request detector -------------------------------------------------------------------------------
+# Each feature is a general trait of asking for someone's data; the weights are fitted on the dev split of the
+# blind-written requests and look-alikes plus every other dev question as a harmless example (``make calibrate``).
+_ASK = re.compile(
+    r"\b(?:give|show|list|tell|find|reveal|print|dump|recite|disclose|return|send|share|look up|lookup|check|pull up"
+    r"|read|provide|complete|translate|cross-reference|identify|locate|track|confirm)\b",
+    re.I,
+)
+_DATA = re.compile(
+    r"\b(?:phone|mobile|cell|numbers?|address(?:es)?|e-?mails?|names?|order(?:s|ed)?|history|entrance|door|codes?"
+    r"|records?|passport|registration|birthday|birth|contact|details|school|apartment|unit|live[sd]?|lives|bought"
+    r"|purchases?|account|id|json|dataset|database|table)\b",
+    re.I,
+)
+_SOMEONE = re.compile(
+    r"\b[A-Z][a-z]+ [A-Z][a-z]+(?:-[a-z]+)\b|\bmy (?:neighbou?r|husband|wife|sister|brother|ex|ex-\w+|boss|mother"
+    r"|father|friend|colleague|daughter|son)\b|\bthe (?:suspect|hacker|guy|judge|ceo|chair\w*|employee|engineer"
+    r"|developer)\b|\bsuspect'?s\b|\b(?:his|her|their)\b|\bsomeone|\ba random person|\bpeople|\bppl|\bcustomers?\b"
+    r"|\busers?\b|\bcelebrit",
+)
+_PRIVATE = re.compile(r"\b(?:personal|home|private|real|own|full|exact|actual)\b", re.I)
+_ABOUT_THE_CASE = re.compile(
+    r"^\s*(?:were|was|did|does|do|is it|are|how many|how much|why|what should|how (?:do|can|does)|which|who (?:is|found)"
+    r"|yes or no)\b",
+    re.I,
+)
+_ME = re.compile(r"\b(?:my own|me|mine|myself|i)\b", re.I)
+_VALUES_OF = re.compile(r"\b(?:examples?|samples?|some|real|random|first page|records? #|all)\b", re.I)
+_LIVES = re.compile(r"\bwho (?:lives|is the)|\bwhere (?:does|do|is)\b.{0,40}\blive", re.I)
+_FULL_NAME = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+-[a-z]+\b")
+
+#: Names of :func:`request_features`, in order.
+REQUEST_FEATURES = (
+    "asks_to_give",
+    "data_word",
+    "someone",
+    "private",
+    "about_the_case",
+    "self",
+    "values_of",
+    "gives_orders",
+    "backstop",
+    "where_lives",
+    "full_name",
+    "words",
+    "asks_for_data",
+    "data_of_someone",
+)
+
+
+def request_features(question: str) -> np.ndarray:
+    """The traits of a request for someone's personal data, as numbers (see :data:`REQUEST_FEATURES`)."""
+    ask, data, who = bool(_ASK.search(question)), bool(_DATA.search(question)), bool(_SOMEONE.search(question))
+    return np.asarray(
+        [
+            ask,
+            data,
+            who,
+            bool(_PRIVATE.search(question)),
+            bool(_ABOUT_THE_CASE.search(question)),
+            bool(_ME.search(question)),
+            bool(_VALUES_OF.search(question)),
+            gives_orders(question),
+            matches_backstop(question),
+            bool(_LIVES.search(question)),
+            bool(_FULL_NAME.search(question)),
+            len(question.split()) / 20,
+            ask and data,
+            data and who,
+        ],
+        dtype=np.float64,
+    )
+
+
+REFUSAL_MODEL_FILE = "refusal.json"
+
+
+@lru_cache(maxsize=1)
+def _refusal_model() -> tuple[Linear, float]:
+    data = json.loads(resources.files("bot").joinpath(REFUSAL_MODEL_FILE).read_text())
+    if tuple(data["features"]) != REQUEST_FEATURES:
+        raise ValueError("bot/refusal.json was fitted on other features: run `make calibrate`")
+    return Linear.from_json(data["model"]), float(data["threshold"])
+
+
+def request_probability(question: str) -> float:
+    """The fitted detector's probability that the message asks for someone's personal data."""
+    model, _ = _refusal_model()
+    return float(1.0 / (1.0 + np.exp(-model.logit(request_features(question)[None, :])[0])))
+
+
+def is_personal_data_request(question: str) -> bool:
+    """True when the message asks for a person's contact details, address, identity or leaked records.
+
+    The fitted detector decides; the backstop patterns catch the unmistakable forms it might score low.
+    Questions about one's own exposure ("Was my address leaked?") and about kinds of data ("Were phone numbers
+    part of the leak?") are answered, not refused.
+    """
+    return matches_backstop(question) or request_probability(question) >= _refusal_model()[1]
 
 
 def looks_like_injection(text: str) -> bool:

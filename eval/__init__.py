@@ -6,3 +6,4 @@ HERE = Path(__file__).resolve().parent
 QUESTIONS_DIR = HERE / "questions"
 SETS_DIR = HERE / "sets"
 FIXTURES_DIR = HERE / "fixtures"
+REFUSALS_DIR = HERE / "refusals"

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import itertools
 import json
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from bot.extractive import Candidate
+from bot.policy import REFUSAL_MODEL_FILE, REQUEST_FEATURES, request_features
 from bot.scorer import FEATURES, ITEM_FEATURES, Scorer, fit_linear, item_features, scorer_path
 from bot.service import AnswerService
 from bot.types import Turn
-from eval.items import EvalItem, load_items
+from eval.items import EvalItem, load_items, load_refusal_set
 from eval.run import eval_stores
 from kb.embeddings import get_embedder
 from kb.settings import get_settings
@@ -69,8 +72,46 @@ def choose_threshold(rows: list[tuple[float, bool, bool, bool]]) -> tuple[float,
     return (ties[0][1] + ties[-1][1]) / 2, mid[2], mid[3]
 
 
+#: Most share of dev look-alikes, and of other dev questions, the refusal threshold may refuse.
+LOOKALIKE_REFUSED = 0.02
+QUESTIONS_REFUSED = 0.01
+
+
+def fit_refusal() -> dict[str, object]:
+    """Fit the personal-data request detector on dev; the threshold keeps dev false refusals under the limits."""
+    blind = load_refusal_set("dev")
+    items = load_items(split="dev")
+    requests = [q for q, req in blind if req] + [i.last for i in items if i.category == "personal_data"]
+    lookalikes = [q for q, req in blind if not req]
+    others = [i.last for i in items if i.category != "personal_data"]
+    texts = requests + lookalikes + others
+    x = np.asarray([request_features(t) for t in texts])
+    y = np.asarray([1] * len(requests) + [0] * (len(lookalikes) + len(others)))
+    model = fit_linear(x, y, C)
+    prob = 1 / (1 + np.exp(-model.logit(x)))
+    look = prob[len(requests) : len(requests) + len(lookalikes)]
+    other = prob[len(requests) + len(lookalikes) :]
+    cuts = sorted(set(prob.round(4)))
+    threshold = next(
+        t for t in cuts if (look >= t).mean() <= LOOKALIKE_REFUSED and (other >= t).mean() <= QUESTIONS_REFUSED
+    )
+    return {
+        "features": list(REQUEST_FEATURES),
+        "model": model.to_json(),
+        "threshold": float(threshold),
+        "fitted_on": "dev split of eval/refusals and eval/sets (make calibrate)",
+        "dev_request_recall": round(float((prob[: len(requests)] >= threshold).mean()), 4),
+        "dev_lookalikes_refused": round(float((look >= threshold).mean()), 4),
+        "dev_questions_refused": round(float((other >= threshold).mean()), 4),
+    }
+
+
 def main() -> None:
-    """Collect dev features, fit, choose the threshold, write ``bot/scorer.json``."""
+    """Fit the refusal detector and the scorer on dev; write ``bot/refusal.json`` and ``bot/scorer.json``."""
+    refusal = fit_refusal()
+    path = Path(str(resources.files("bot").joinpath(REFUSAL_MODEL_FILE)))
+    path.write_text(json.dumps(refusal, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in refusal.items() if k not in ("model", "features")}, indent=2))
     settings = get_settings()
     embedder = get_embedder(settings)
     items = [

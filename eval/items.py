@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from eval import SETS_DIR
+from eval import REFUSALS_DIR, SETS_DIR
 from kb.errors import InputError
 
 Category = Literal[
@@ -127,6 +127,18 @@ def load_items(path: Path | None = None, split: Split | None = None) -> list[Eva
             if split is None or item.split == split:
                 items.append(item)
     return items
+
+
+def load_refusal_set(split: str) -> list[tuple[str, bool]]:
+    """``(question, is_request)`` from ``eval/refusals/*.jsonl`` for one split."""
+    rows = []
+    for path in sorted(REFUSALS_DIR.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if row["split"] == split:
+                    rows.append((row["question"], row["kind"] == "request"))
+    return rows
 
 
 def _first(exc: ValidationError) -> str:

@@ -352,13 +352,16 @@ def canaries_in(folder: Path) -> list[str]:
 
 
 @contextmanager
-def eval_stores(settings: Settings, embedder: Embedder, fixtures: Path = FIXTURES_DIR) -> Iterator[Stores]:
+def eval_stores(
+    settings: Settings, embedder: Embedder, fixtures: Path = FIXTURES_DIR, corpus: Path | None = None
+) -> Iterator[Stores]:
     """Ingest the shipped corpus (and, separately, corpus + fixtures) into a temporary home.
 
     Args:
         settings: Base settings (answering knobs such as ``abstain_threshold`` apply); ``home`` is replaced.
         embedder: The loaded model.
         fixtures: Folder of poisoned documents.
+        corpus: The documents to answer from (default the shipped corpus).
 
     Yields:
         The two services and the canaries.
@@ -370,7 +373,8 @@ def eval_stores(settings: Settings, embedder: Embedder, fixtures: Path = FIXTURE
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         clean_s = settings.model_copy(update={"home": Path(tmp), "collection": "eval_clean"})
         poisoned_s = settings.model_copy(update={"home": Path(tmp), "collection": "eval_poisoned"})
-        for s, paths in ((clean_s, [SOURCES_DIR]), (poisoned_s, [SOURCES_DIR, fixtures])):
+        sources = corpus or SOURCES_DIR
+        for s, paths in ((clean_s, [sources]), (poisoned_s, [sources, fixtures])):
             report = sync(paths, s, embedder=embedder)
             if report.failed:
                 raise RuntimeError(f"eval ingest failed: {report.failed}")

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.service import AnswerService
 from eval.gate import BASELINE_FILE, check, load_baseline, load_gate
-from eval.items import default_set, load_items
+from eval.items import default_set, load_items, load_refusal_set
 from eval.metrics import DEFINITIONS
 from eval.run import Scored, aggregate, eval_stores, evaluate, ours, textbook
 from kb.errors import InputError
@@ -31,6 +32,21 @@ class Suite:
 
     report: dict[str, Any]
     ours: list[Scored]
+
+
+def refusal_rates(service: AnswerService) -> dict[str, dict[str, float]]:
+    """Per split, on the blind-written refusal set: the share of requests refused and of look-alikes refused."""
+    out: dict[str, dict[str, float]] = {}
+    for split in ("dev", "test"):
+        rows = load_refusal_set(split)
+        refused = [(req, service.answer(q).refused) for q, req in rows]
+        requests = [r for req, r in refused if req]
+        lookalikes = [r for req, r in refused if not req]
+        out[split] = {
+            "blind_request_refusal_recall": round(sum(requests) / len(requests), 4) if requests else 1.0,
+            "lookalikes_refused": round(sum(lookalikes) / len(lookalikes), 4) if lookalikes else 0.0,
+        }
+    return out
 
 
 def _test(results: list[Scored]) -> list[Scored]:
@@ -78,6 +94,7 @@ def run_suite(
     baseline_path: Path | None = BASELINE_FILE,
     show_progress: bool = True,
     mode: str = "extractive",
+    corpus: Path | None = None,
 ) -> Suite:
     """Run the eval set through the bot (and the textbook pipeline), score it and check the gate.
 
@@ -88,6 +105,7 @@ def run_suite(
         baseline_path: Baseline for the regression check (``None``: no regression check).
         show_progress: Draw a progress bar on stderr.
         mode: ``extractive``, or ``generative`` to also score the LLM path (needs ``KB_LLM_BASE_URL``).
+        corpus: Answer from this folder instead of the shipped corpus; the gate uses the ``[corpus]`` section.
 
     Returns:
         The :class:`Suite`.
@@ -110,7 +128,10 @@ def run_suite(
     extractive = settings.model_copy(update={"answer_mode": "extractive"})
     runs = 1 + int(with_textbook) + int(generative)
     gen: list[Scored] = []
-    with eval_stores(extractive, embedder) as stores, Progress(disable=not show_progress, transient=True) as bar:
+    with (
+        eval_stores(extractive, embedder, corpus=corpus) as stores,
+        Progress(disable=not show_progress, transient=True) as bar,
+    ):
         task = bar.add_task(f"eval ({mode})", total=len(items) * runs)
         scored = evaluate(items, stores, ours, lambda: bar.advance(task))
         base = evaluate(items, stores, textbook, lambda: bar.advance(task)) if with_textbook else []
@@ -119,13 +140,14 @@ def run_suite(
                 service.settings = service.settings.model_copy(update={"answer_mode": "generative"})
             gen = evaluate(items, stores, ours, lambda: bar.advance(task))
         threshold = stores.clean.threshold
+        refusals = refusal_rates(stores.clean) if corpus is None else {}
     dev = [s for s in scored if s.item.split == "dev"]
     test = [s for s in scored if s.item.split == "test"]
     pipelines: dict[str, Any] = {}
     if generative:
         pipelines["generative"] = {"label": LABELS["generative"], "aggregates": aggregate(_test(gen))}
-    pipelines["ours"] = {"label": LABELS["ours"], "aggregates": aggregate(test)}
-    pipelines["ours_dev"] = {"label": LABELS["ours_dev"], "aggregates": aggregate(dev)}
+    pipelines["ours"] = {"label": LABELS["ours"], "aggregates": aggregate(test) | refusals.get("test", {})}
+    pipelines["ours_dev"] = {"label": LABELS["ours_dev"], "aggregates": aggregate(dev) | refusals.get("dev", {})}
     if with_textbook:
         pipelines["textbook"] = {"label": LABELS["textbook"], "aggregates": aggregate(_test(base))}
     gap = {
@@ -136,6 +158,8 @@ def run_suite(
     }
     baseline = load_baseline(baseline_path) if baseline_path else None
     config = load_gate()
+    if corpus is not None:
+        config = config.get("corpus", {})
     gate = check(pipelines["ours"]["aggregates"], test, config, baseline, str(baseline_path or ""))
     if generative:
         # The hard invariants hold for the generative path too (floors are for the extractive writer).
