@@ -16,7 +16,6 @@ from kb.text import numbers, tokenize
 
 AnswerType = Literal["date", "amount", "who", "other"]
 
-MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
 _HOW_MUCH = re.compile(
     r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I
@@ -27,7 +26,6 @@ _WHO = re.compile(
     r"|organi[sz]ations?|courts?|officials?|ministr(?:y|ies)|bod(?:y|ies))\b",
     re.I,
 )
-_DAY = re.compile(rf"\b({MONTHS})\s+(\d{{1,2}})\b")
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
 _COUNT_Q = re.compile(
     r"\bhow many\s+(.+?)\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|got|get)\b", re.I
@@ -49,7 +47,6 @@ class Question:
     tokens: tuple[str, ...]
     answer_type: AnswerType
     names: tuple[str, ...]
-    days: tuple[tuple[str, str], ...]
     numbers: frozenset[str]
     counted: tuple[str, ...]
     premise_subject: str
@@ -75,7 +72,6 @@ def analyse(text: str) -> Question:
         tokens=tuple(dict.fromkeys(tokenize(text))),
         answer_type=answer_type,
         names=tuple(dict.fromkeys(_NAME.findall(text))),
-        days=tuple(_DAY.findall(text)),
         numbers=frozenset(n for n in numbers(text) if len(n) > 1),
         counted=tuple(tokenize(count.group(1))) if count else (),
         premise_subject=act.group(1).strip() if act else "",

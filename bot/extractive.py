@@ -268,10 +268,6 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float, max_
     return sorted(chosen, key=lambda c: (group_rank[_source(c)], c.start))
 
 
-_AMOUNT_Q = re.compile(r"\bhow much\b|\bwhat (?:was|is|were|are) the (?:amount|price|cost|fee|salary|budget)\b", re.I)
-_MONEY = re.compile(
-    r"\d[\d,.]*\s*(?:%|percent|won|(?:million|billion|trillion)\b)|(?:US)?\$\s?\d|\d\s*(?:dollars|times)\b", re.I
-)
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.
 _PREMISE_Q = re.compile(r"^\s*(?:why|how) (?:did|does|do|was|were|is|are|has|have|had)\b", re.I)
 #: Verbs of saying (5-letter stems): any of them answers "why did X say ...".
@@ -313,19 +309,15 @@ class Unstated:
 
 
 def unstated_focus(question: Question, chosen: Sequence[Candidate], common: frozenset[str] = frozenset()) -> Unstated:
-    """Whether the chosen evidence states what the question pins down.
+    """Whether the chosen evidence states what a "why/how did X <act>" question takes as given.
 
-    A question naming a day ("on March 3, 2026") needs evidence about that day; "how much ... X" needs an amount
-    about X; "why did X <act>" takes X and the act as given, so the evidence must name X and state the act. Near-miss
-    evidence is then an abstention rather than an answer to another question.
+    Such a question takes X and the act as given, so the evidence must name X and state the act; otherwise the
+    answer would explain a premise the sources do not support. Each of the two checks turns two dev items from a
+    wrong answer into a right abstention and loses none (the day and amount checks that once stood beside them
+    won at most one, and were removed).
     """
     texts = [c.text for c in chosen]
-    for month, day in question.days:
-        if not any(re.search(rf"\b{month}\s+{day}\b", t) for t in texts):
-            return Unstated(f"no evidence about {month} {day}")
     names = [n for n in question.names if n not in common]
-    if _AMOUNT_Q.search(question.text) and not any(_MONEY.search(t) and all(n in t for n in names) for t in texts):
-        return Unstated("no sentence states the amount asked for" + (f" about {', '.join(names)}" if names else ""))
     if _PREMISE_Q.match(question.text):
         stems = {w.lower()[:5] for t in texts for w in re.findall(r"[A-Za-z]+", t)}
         prefixes = {s[:4] for s in stems}

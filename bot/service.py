@@ -45,8 +45,6 @@ _WARM_LIMIT = 5000
 _RELATIVE = 0.3
 #: Most documents one answer cites.
 _MAX_SOURCES = 2
-#: Share of the abstention threshold a part of an in-scope two-part question must reach.
-_PART_BAR = 0.8
 _YEAR = re.compile(r"\b(20\d\d)\b")
 _FUTURE = re.compile(
     r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I
@@ -315,11 +313,8 @@ class AnswerService:
             conf = self.scorer.confidence(np.asarray([c.features for c in cands], dtype=np.float64))
             scored.append((text, query, cands, conf))
         confidences = [conf for *_, conf in scored]
-        # Whether the question is in scope is decided on its strongest part; a later part of an in-scope
-        # question ("..., and what deadline applied?") says less on its own and gets a lower bar.
-        in_scope = max(confidences, default=0.0) >= self.threshold
         for i, (text, _query, cands, confidence) in enumerate(scored):
-            if not in_scope or confidence < self.threshold * (_PART_BAR if len(scored) > 1 else 1.0):
+            if confidence < self.threshold:
                 continue
             # The parts share the answer's length: each gets its share of what is left, and at least two.
             left = self.settings.max_sentences - len(state.chosen)
