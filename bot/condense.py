@@ -11,7 +11,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from bot.policy import gives_orders
 from bot.privacy import strip_personal_data
 from bot.types import Turn
-from kb.text import split_sentences, tokenize
+from kb.text import STOPWORDS, split_sentences, tokenize
 
 _CONNECTIVE = re.compile(
     r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I
@@ -59,7 +59,8 @@ def condense(question: str, history: Sequence[Turn]) -> str:
 def _rewrite(question: str, context: str) -> str:
     if not context or not is_follow_up(question):
         return question
-    words = tokenize(context)
+    # The context's own words, not their stems: the embedder reads this query too.
+    words = [w for w in re.findall(r"[\w'-]+", context) if w.lower() not in STOPWORDS]
     # Newest context words last; keep the tail so the topic of the latest turn dominates.
     tail = " ".join(words[-_MAX_CONTEXT_WORDS:])
     return f"{question.strip()} ({tail})"

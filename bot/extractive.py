@@ -242,7 +242,7 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float, max_
         max_sources: Cite at most this many documents.
 
     Returns:
-        The chosen sentences grouped by source (best source first), in source order within a group.
+        The best sentence first, then the others grouped by source (best source first), in source order.
 
     """
     if not cands:
@@ -265,7 +265,7 @@ def select(cands: Sequence[Candidate], max_sentences: int, relative: float, max_
     group_rank: dict[str, int] = {}
     for c in chosen:
         group_rank.setdefault(_source(c), len(group_rank))
-    return sorted(chosen, key=lambda c: (group_rank[_source(c)], c.start))
+    return chosen[:1] + sorted(chosen[1:], key=lambda c: (group_rank[_source(c)], c.start))
 
 
 #: "Why did X ..." / "How did X ..." take X as given: X must then appear in the evidence.

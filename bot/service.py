@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
 #: A sentence enters the answer when its probability is at least this share of the best sentence's.
-_RELATIVE = 0.3
+_RELATIVE = 0.5
 #: Most documents one answer cites.
 _MAX_SOURCES = 2
 _YEAR = re.compile(r"\b(20\d\d)\b")
@@ -287,11 +287,14 @@ class AnswerService:
 
     def _clean(self, question: str) -> str:
         """The question without orders, personal data, chat-speak and typos, in the corpus's words."""
-        clean = clean_question(question, self.index.words, self.index.vocab)
+        return self._corpus_words(clean_question(question, self.index.words, self.index.vocab))
+
+    def _corpus_words(self, text: str) -> str:
+        """The words people use replaced by the ones the documents use (the profile's synonyms)."""
         synonyms = self.profile.synonyms
         if not synonyms:
-            return clean
-        return re.sub(r"[A-Za-z]+", lambda m: synonyms.get(m.group(0).lower(), m.group(0)), clean)
+            return text
+        return re.sub(r"[A-Za-z]+", lambda m: synonyms.get(m.group(0).lower(), m.group(0)), text)
 
     def _retrieve(self, state: _State) -> None:
         """Fetch the chunks for the query (for each part, when the question asks two things)."""
@@ -406,7 +409,7 @@ class AnswerService:
                 return condense_with_llm(self.llm, state.clean, state.history)
             except LLMError as exc:
                 log.warning("LLM rewrite failed, using the rule-based rewrite: %s", exc)
-        return condense(state.clean, state.history)
+        return self._corpus_words(condense(state.clean, state.history))
 
     def _cite(self, n: int, c: Candidate) -> Citation:
         return citation(n, c.hit, c.start, c.end)

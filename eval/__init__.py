@@ -3,7 +3,6 @@
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUESTIONS_DIR = HERE / "questions"
 SETS_DIR = HERE / "sets"
 FIXTURES_DIR = HERE / "fixtures"
 REFUSALS_DIR = HERE / "refusals"

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.items import load_items
 from eval.metrics import percentile
-from eval.questions import load_questions
 
 
 def main() -> None:
@@ -61,8 +61,7 @@ def main() -> None:
         t0 = time.perf_counter()
         service = AnswerService(settings, embedder, store)
         out["service_build_s"] = round(time.perf_counter() - t0, 2)
-        ins, outs = load_questions("test")
-        questions = [q.question for q in (ins + outs)][:30]
+        questions = [i.last for i in load_items(split="dev")][:30]
         for q in questions[:3]:
             service.answer(q)
         latencies = []

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from eval.items import load_items
 from eval.metrics import percentile
-from eval.questions import load_questions
 
 
 def free_port() -> int:
@@ -96,8 +96,7 @@ def main() -> None:
     from ingest.sync import sync
     from kb.settings import Settings
 
-    ins, outs = load_questions()
-    questions = [q.question for q in ins + outs]
+    questions = [i.last for i in load_items(split="dev")]
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         sync(None, Settings(home=Path(tmp)))

@@ -85,11 +85,13 @@ def test_the_shipped_set_meets_the_category_minimums():
     [
         ("{not json", "1:"),
         ('{"id": "x", "category": "poem", "question": "q", "answerable": true, "cluster_id": "c"}', "category"),
-        ('{"id": "x", "category": "numeric", "answerable": true, "cluster_id": "c"}', "exactly one"),
+        ('{"id": "x", "category": "numeric", "answerable": true, "cluster_id": "c", "split": "dev"}', "exactly one"),
         (
-            '{"id": "x", "category": "numeric", "question": "q", "turns": ["a"], "answerable": true, "cluster_id": "c"}',
+            '{"id": "x", "category": "numeric", "question": "q", "turns": ["a"], "answerable": true, "cluster_id": "c",'
+            ' "split": "dev"}',
             "exactly one",
         ),
+        ('{"id": "x", "category": "numeric", "question": "q", "answerable": true, "cluster_id": "c"}', "split"),
     ],
 )
 def test_bad_items_are_reported_with_file_and_line(tmp_path: Path, line: str, error: str):
@@ -100,7 +102,7 @@ def test_bad_items_are_reported_with_file_and_line(tmp_path: Path, line: str, er
 
 
 def test_duplicate_ids_and_missing_sets_are_errors(tmp_path: Path):
-    row = {"id": "x", "category": "numeric", "question": "q", "answerable": True, "cluster_id": "c"}
+    row = {"id": "x", "category": "numeric", "question": "q", "answerable": True, "cluster_id": "c", "split": "dev"}
     path = tmp_path / "set.jsonl"
     path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
     with pytest.raises(InputError, match="duplicate id 'x'"):
@@ -124,6 +126,7 @@ def _item(**kw) -> EvalItem:  # type: ignore[no-untyped-def]
         "must_include": [["624.7 billion"]],
         "expected_numbers": ["624.7"],
         "cluster_id": "c",
+        "split": "test",
     }
     return EvalItem.model_validate(base | kw)
 
@@ -239,12 +242,12 @@ def test_baseline_files(tmp_path: Path):
     with pytest.raises(InputError, match="not an eval baseline"):
         load_baseline(tmp_path / "bad.json")
     shipped = load_baseline(Path("eval/baseline.json"))
-    assert shipped is not None and len(shipped["items"]) == len(load_items())
+    assert shipped is not None and len(shipped["items"]) == len(load_items(split="test"))
 
 
 # --- broken settings must fail the gate (real model, real store) --------------------------------------------
 
-SUBSET = ("un-", "pd-", "sf-00", "sf-01", "num-00")
+SUBSET = ("un-", "pd-", "sf-00", "sf-01", "num-00", "b-w1-0")
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +262,7 @@ def stores(embedder):  # type: ignore[no-untyped-def]
 def _subset_gate(stores) -> dict:  # type: ignore[no-untyped-def]
     from eval.run import evaluate, ours
 
-    items = [i for i in load_items() if i.id.startswith(SUBSET)]
+    items = [i for i in load_items(split="test") if i.id.startswith(SUBSET)]
     results = evaluate(items, stores, ours)
     return check(aggregate(results), results, load_gate())
 

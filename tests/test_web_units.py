@@ -14,6 +14,7 @@ from bot.feedback import FeedbackStore
 from bot.present import customer_reply, page_markdown, pieces, safe_url, sources_html
 from bot.privacy import mask_personal_data, strip_personal_data
 from bot.types import Answer, Citation
+from kb.profile import Profile
 
 
 @pytest.mark.parametrize(
@@ -102,10 +103,14 @@ def test_customer_reply_kinds():
     assert "not legal advice" in reply and reply.rstrip().endswith("Customer Support")
     assert "would rather not guess" in customer_reply(_answer(abstained=True, citations=[]), "x")
     assert "privacy reasons" in customer_reply(_answer(refused=True, citations=[]), "x")
+    own = Profile(title="t", subject="s", intro="i", scope="sc", reply_greeting="Dear patient,", reply_refusal="No.")
+    assert customer_reply(_answer(refused=True, citations=[]), "x", own).startswith("Dear patient,\n\nNo.")
     premise = _answer(
         abstained=True,
         citations=[],
-        reason="the evidence does not state what is asked: no sentence says that X did 'hide'",
+        decision="false_premise",
+        reason="no sentence says that X did 'hide'",
+        premise="X did 'hide'",
     )
     assert "Our sources do not say that X did 'hide', so we cannot confirm" in customer_reply(premise, "x")
     assert page_markdown(premise).startswith("**My sources don't say that.**")
