@@ -45,7 +45,7 @@ eval: install
 	$(BIN)/kb eval --out artifacts/eval
 
 test-fast: install
-	$(BIN)/pytest -m "not server" -x -q
+	$(BIN)/pytest -m "not slow and not server" -q
 
 bench: install
 	$(BIN)/python -m eval.bench

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kb.settings import Settings
 
@@ -16,9 +16,25 @@ _LOCK = threading.Lock()
 _CACHE: dict[str, Embedder] = {}
 
 
+@runtime_checkable
+class Embedder(Protocol):
+    """What the product needs of an embedding model: a name for the store, a dimension, normalised vectors."""
+
+    name: str
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        ...
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
 @dataclass
-class Embedder:
-    """A loaded sentence-transformers model with the name recorded in the store."""
+class SentenceTransformerEmbedder:
+    """A loaded sentence-transformers model with the name recorded in the store (the product's embedder)."""
 
     name: str
     path: str
@@ -87,6 +103,6 @@ def get_embedder(settings: Settings) -> Embedder:
         except Exception as exc:  # noqa: BLE001 - any loader failure is a config problem here
             raise ConfigError(f"Cannot load embedding model from '{path}': {exc}") from None
         name = settings.model_name if settings.model_path else "sentence-transformers/all-MiniLM-L6-v2"
-        embedder = Embedder(name=name, path=path, model=model)
+        embedder = SentenceTransformerEmbedder(name=name, path=path, model=model)
         _CACHE[path] = embedder
         return embedder

@@ -60,6 +60,25 @@ def kb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     reset_services()
 
 
+#: Fixtures that load the real model; a test using any of them is in the slow (behaviour) tier.
+_REAL_MODEL = {"embedder", "corpus_settings", "service", "stores", "live_server", "gen_service"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real model ``slow`` (``make test-fast`` leaves them out)."""
+    for item in items:
+        if _REAL_MODEL & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def fake_embedder():  # type: ignore[no-untyped-def]
+    """A deterministic stand-in behind the Embedder protocol, for plumbing-only tests."""
+    from tests.fakes import HashEmbedder
+
+    return HashEmbedder()
+
+
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
     """The real bundled model, loaded once."""

@@ -34,78 +34,78 @@ def _chunks_by_source(settings: Settings, embedder) -> dict[str, set[str]]:
     return {s: set(r.ids) for s, r in open_store(settings, embedder).sources().items()}
 
 
-def test_second_run_embeds_nothing(tmp_path: Path, embedder):
+def test_second_run_embeds_nothing(tmp_path: Path, fake_embedder):
     settings = Settings(home=tmp_path / "h")
     _corpus(tmp_path / "docs")
-    first = sync([tmp_path / "docs"], settings, embedder=embedder)
+    first = sync([tmp_path / "docs"], settings, embedder=fake_embedder)
     assert (first.added, first.failed) == (3, []) and first.embedded == first.chunks > 0
-    second = sync([tmp_path / "docs"], settings, embedder=embedder)
+    second = sync([tmp_path / "docs"], settings, embedder=fake_embedder)
     assert (second.added, second.updated, second.unchanged, second.removed, second.embedded) == (0, 0, 3, 0, 0)
 
 
-def test_changed_file_replaces_only_its_chunks_and_deleted_file_goes(tmp_path: Path, embedder):
+def test_changed_file_replaces_only_its_chunks_and_deleted_file_goes(tmp_path: Path, fake_embedder):
     settings = Settings(home=tmp_path / "h")
     docs = _corpus(tmp_path / "docs")
-    sync([tmp_path / "docs"], settings, embedder=embedder)
-    before = _chunks_by_source(settings, embedder)
+    sync([tmp_path / "docs"], settings, embedder=fake_embedder)
+    before = _chunks_by_source(settings, fake_embedder)
     write_markdown(docs[0], "Document 0", "## Part\n\nTopic 0 now concerns a mountain instead. It is tall.")
     docs[2].unlink()
-    report = sync([tmp_path / "docs"], settings, embedder=embedder)
+    report = sync([tmp_path / "docs"], settings, embedder=fake_embedder)
     assert (report.updated, report.unchanged, report.removed) == (1, 1, 1)
-    after = _chunks_by_source(settings, embedder)
+    after = _chunks_by_source(settings, fake_embedder)
     changed, same, gone = (str(p.resolve()) for p in docs)
     assert after[same] == before[same]
     assert after[changed] != before[changed]
     assert gone not in after
-    store = open_store(settings, embedder)
+    store = open_store(settings, fake_embedder)
     texts = " ".join(c.text for c in store.all_chunks())
     assert "mountain" in texts and "river number 0" not in texts
 
 
-def test_offsets_follow_an_edit_above_unchanged_text(tmp_path: Path, embedder):
+def test_offsets_follow_an_edit_above_unchanged_text(tmp_path: Path, fake_embedder):
     settings = Settings(home=tmp_path / "h")
     path = write_markdown(tmp_path / "d.md", "D", "## A\n\nFirst.\n\n## B\n\nThe stable sentence stays put.")
-    sync([path], settings, embedder=embedder)
+    sync([path], settings, embedder=fake_embedder)
     write_markdown(
         path, "D", "## A\n\nFirst, now with many more words in it.\n\n## B\n\nThe stable sentence stays put."
     )
-    sync([path], settings, embedder=embedder)
+    sync([path], settings, embedder=fake_embedder)
     from ingest.loaders import load
 
-    assert_chunk_offsets(load(path).text, open_store(settings, embedder).all_chunks())
+    assert_chunk_offsets(load(path).text, open_store(settings, fake_embedder).all_chunks())
 
 
-def test_corrupt_file_is_reported_and_the_rest_lands(tmp_path: Path, embedder):
+def test_corrupt_file_is_reported_and_the_rest_lands(tmp_path: Path, fake_embedder):
     settings = Settings(home=tmp_path / "h")
     _corpus(tmp_path / "docs", 2)
     write_html(tmp_path / "docs" / "page.html")
     (tmp_path / "docs" / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
     (tmp_path / "docs" / "empty.txt").write_bytes(b"")
     (tmp_path / "docs" / "sheet.xlsx").write_bytes(b"x")
-    report = sync([tmp_path / "docs", tmp_path / "missing.md"], settings, embedder=embedder)
+    report = sync([tmp_path / "docs", tmp_path / "missing.md"], settings, embedder=fake_embedder)
     assert report.added == 3
     failed = {Path(f["path"]).name: f["error"] for f in report.failed}
     assert set(failed) == {"broken.pdf", "empty.txt", "sheet.xlsx", "missing.md"}
     assert failed["broken.pdf"].startswith("corrupt PDF")
-    assert len(_chunks_by_source(settings, embedder)) == 3
+    assert len(_chunks_by_source(settings, fake_embedder)) == 3
 
 
-def test_a_corrupted_update_keeps_the_old_version(tmp_path: Path, embedder):
+def test_a_corrupted_update_keeps_the_old_version(tmp_path: Path, fake_embedder):
     settings = Settings(home=tmp_path / "h")
     path = write_markdown(tmp_path / "d.md", "D", "The harbour opens at dawn.")
-    sync([path], settings, embedder=embedder)
+    sync([path], settings, embedder=fake_embedder)
     path.write_bytes(b"\x00\x00binary now")
-    report = sync([path], settings, embedder=embedder)
+    report = sync([path], settings, embedder=fake_embedder)
     assert report.failed and report.chunks == 1
-    assert "harbour" in open_store(settings, embedder).all_chunks()[0].text
+    assert "harbour" in open_store(settings, fake_embedder).all_chunks()[0].text
 
 
-def test_model_mismatch_is_refused_with_advice(tmp_path: Path, embedder):
+def test_model_mismatch_is_refused_with_advice(tmp_path: Path, fake_embedder):
     settings = Settings(home=tmp_path / "h")
-    sync([write_markdown(tmp_path / "d.md", "D", "Some text here.")], settings, embedder=embedder)
-    from kb.embeddings import Embedder
+    sync([write_markdown(tmp_path / "d.md", "D", "Some text here.")], settings, embedder=fake_embedder)
+    from tests.fakes import HashEmbedder
 
-    other = Embedder(name="other/model", path=embedder.path, model=embedder.model)
+    other = HashEmbedder(name="other/model")
     with pytest.raises(ModelMismatchError, match="--reset"):
         open_store(settings, other)
     report = sync([tmp_path / "d.md"], settings, embedder=other, reset=True)
