@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
+# Math libraries spin-wait for cores they do not get on a busy machine; passive waiting keeps queries fast.
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: install run chat eval ingest test test-fast check bench calibrate clean
 
@@ -40,9 +42,11 @@ check: install
 test: check
 	$(BIN)/pytest
 	$(BIN)/kb eval --out artifacts/eval
+	$(BIN)/kb eval --no-textbook --corpus eval/corpora/hanbit/sources --set eval/corpora/hanbit/questions.jsonl --out artifacts/eval-hanbit
 
 eval: install
 	$(BIN)/kb eval --out artifacts/eval
+	$(BIN)/kb eval --no-textbook --corpus eval/corpora/hanbit/sources --set eval/corpora/hanbit/questions.jsonl --out artifacts/eval-hanbit
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not server" -q

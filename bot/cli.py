@@ -18,6 +18,7 @@ app = typer.Typer(
 def _setup() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: no spin-waiting for busy cores
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from kb.settings import get_settings
@@ -260,6 +261,8 @@ _SUMMARY_KEYS = (
     "abstention_f1",
     "false_premise_handled",
     "personal_data_refused",
+    "blind_request_refusal_recall",
+    "lookalikes_refused",
     "canary_leaks",
     "must_not_violations",
     "latency_p50_ms",
@@ -278,6 +281,11 @@ def _eval_summary(report: dict[str, Any]) -> str:
             v = pipes[n]["aggregates"].get(key)
             cells.append(f"{'-' if v is None else (f'{v:.3f}' if isinstance(v, float) else v):>12}")
         lines.append(f"{key:<24}" + "".join(cells))
+    gap = report.get("gap") or {}
+    if gap:
+        lines.append("dev -> test: " + ", ".join(f"{k} {v:+.3f}" for k, v in gap.items()))
+    for split, st in (report.get("stability") or {}).items():
+        lines.append(f"paraphrase stability ({split}, {st['clusters']} clusters): same decision {st['same_decision']}")
     gate = report["gate"]
     reg = gate.get("regression")
     if reg:

@@ -114,8 +114,13 @@ def check(
         value = aggregates.get(name)
         ok = value is not None and value >= floor - 1e-9
         checks.append({"name": name, "kind": "floor", "value": value, "threshold": floor, "passed": ok})
+    for name, ceiling in config.get("ceilings", {}).items():
+        value = aggregates.get(name)
+        ok = value is not None and value <= ceiling + 1e-9
+        checks.append({"name": name, "kind": "ceiling", "value": value, "threshold": ceiling, "passed": ok})
     failures = [
-        f"{c['kind']} {c['name']}: {c['value']} (needs {'<=' if c['threshold'] == 0 else '>='} {c['threshold']})"
+        f"{c['kind']} {c['name']}: {c['value']} (needs "
+        f"{'<=' if c['kind'] == 'ceiling' or c['threshold'] == 0 else '>='} {c['threshold']})"
         for c in checks
         if not c["passed"]
     ]

@@ -395,6 +395,16 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
 # --- markdown ---------------------------------------------------------------------------------------------------
 
 
+def _generalisation_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Rows: each headline metric's test minus dev, and paraphrase stability per split."""
+    rows = [[f"{k} (test - dev)", _fmt(v)] for k, v in (report.get("gap") or {}).items()]
+    for split, st in (report.get("stability") or {}).items():
+        rows.append([f"paraphrase clusters ({split})", _fmt(st.get("clusters"))])
+        rows.append([f"  same decision ({split})", _fmt(st.get("same_decision"))])
+        rows.append([f"  same decision and top document ({split})", _fmt(st.get("same_decision_and_document"))])
+    return ["measure", "value"], rows
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """Render the report as Markdown.
 
@@ -431,6 +441,8 @@ def render_markdown(report: dict[str, Any]) -> str:
 
     out += ["## Aggregates", ""]
     out += [*_md_table(*_aggregate_table(pipelines, definitions)), ""]
+    out += ["## Dev -> test", ""]
+    out += [*_md_table(*_generalisation_table(report)), ""]
 
     out += ["## Per category", ""]
     cats = _categories(pipelines)
@@ -534,6 +546,10 @@ def render_html(report: dict[str, Any]) -> str:
     header, texts = _aggregate_table(pipelines, definitions)
     classes = ["", *(["num"] * len(pipelines)), "def"]
     parts.append(_html_table(header, [[(_e(v), c) for v, c in zip(row, classes, strict=True)] for row in texts]))
+
+    parts.append("<h2>Dev → test</h2>")
+    header, texts = _generalisation_table(report)
+    parts.append(_html_table(header, [[(_e(v), "") for v in row] for row in texts]))
 
     parts.append("<h2>Charts</h2>")
     for name, png in charts(report).items():

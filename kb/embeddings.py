@@ -96,6 +96,7 @@ def get_embedder(settings: Settings) -> Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # effective when torch is not loaded yet
         from sentence_transformers import SentenceTransformer
 
         try:
