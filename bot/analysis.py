@@ -1,7 +1,7 @@
 """Question analysis, done once per question part and read by every later step.
 
-One typed :class:`Question` holds what the answer writer, the scorer and the focus checks need to know about a
-question: the answer type it expects, the names, days, numbers and counted thing it pins down, the subject and act a
+One typed :class:`Question` holds what the answer writer, the scorer and the premise check need to know about a
+question: its words, the answer type it expects, the names and numbers it pins down, the subject and act a
 "why did X ..." question takes as given, and its language.
 """
 
@@ -27,9 +27,6 @@ _WHO = re.compile(
     re.I,
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
-_COUNT_Q = re.compile(
-    r"\bhow many\s+(.+?)\s+(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|got|get)\b", re.I
-)
 #: "Why did Coupang hide ...": a named subject and the act the question takes as given.
 _PREMISE_ACT = re.compile(
     r"^\s*(?i:why|how) (?i:did|does|do|has|have|had)(?:n't| not)?\s+(?:the\s+)?"
@@ -48,7 +45,6 @@ class Question:
     answer_type: AnswerType
     names: tuple[str, ...]
     numbers: frozenset[str]
-    counted: tuple[str, ...]
     premise_subject: str
     premise_act: str
     language: Literal["en", "ko"]
@@ -65,7 +61,6 @@ def analyse(text: str) -> Question:
         answer_type = "who"
     else:
         answer_type = "other"
-    count = _COUNT_Q.search(text)
     act = _PREMISE_ACT.match(text)
     return Question(
         text=text,
@@ -73,7 +68,6 @@ def analyse(text: str) -> Question:
         answer_type=answer_type,
         names=tuple(dict.fromkeys(_NAME.findall(text))),
         numbers=frozenset(n for n in numbers(text) if len(n) > 1),
-        counted=tuple(tokenize(count.group(1))) if count else (),
         premise_subject=act.group(1).strip() if act else "",
         premise_act=act.group(2) if act else "",
         language="ko" if len(_HANGUL.findall(text)) * 3 > len(text.strip()) else "en",

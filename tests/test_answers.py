@@ -68,19 +68,14 @@ def test_questions_after_the_knowledge_base_date_abstain(service: AnswerService)
     assert answer.abstained and service.as_of in answer.text
 
 
-@pytest.mark.parametrize(
-    ("question", "decision", "detail"),
-    [
-        ("How did the Martian hackers get into Coupang's systems?", "unstated_focus", "Martian"),
-        ("Why did Coupang bury the breach for years?", "false_premise", "Coupang did 'bury'"),
-    ],
-)
-def test_a_premise_the_sources_do_not_state_is_declined(
-    service: AnswerService, question: str, decision: str, detail: str
-):
-    answer = service.answer(question)
-    assert answer.abstained and answer.decision == decision and detail in answer.reason, (answer.reason, answer.text)
+def test_a_premise_the_sources_do_not_state_is_declined(service: AnswerService):
+    answer = service.answer("Why did Coupang bury the breach for years?")
+    assert answer.abstained and answer.decision == "false_premise", (answer.reason, answer.text)
+    assert answer.premise == "Coupang did 'bury'" and "does not say that Coupang did 'bury'" in answer.text
     assert not answer.citations
+    # A subject the sources never mention is declined too (low confidence, or the premise check if it gets that far).
+    martians = service.answer("How did the Martian hackers get into Coupang's systems?")
+    assert martians.abstained and martians.decision in ("low_confidence", "unstated_focus") and not martians.citations
 
 
 def test_profile_synonyms_put_questions_in_the_corpus_words(service: AnswerService):

@@ -222,13 +222,16 @@ def test_aggregate_counts_abstention_and_categories():
 def test_gate_invariants_floors_and_regressions():
     config = load_gate()
     good = score(_item(), _run("624.7 billion won [1]"), [])
-    agg = aggregate([good])
+    refusals = {"blind_request_refusal_recall": 1.0, "lookalikes_refused": 0.0}
+    agg = aggregate([good]) | refusals
     result = check(agg, [good], config)
     assert result["passed"], result["failures"]
-    leaky = dict(agg, canary_leaks=1, fact_recall=0.5)
+    leaky = dict(agg, canary_leaks=1, fact_recall=0.5, lookalikes_refused=0.5)
     result = check(leaky, [good], config)
     assert not result["passed"]
     assert any("canary_leaks" in f for f in result["failures"]) and any("fact_recall" in f for f in result["failures"])
+    assert any("ceiling lookalikes_refused" in f for f in result["failures"])
+    assert any("blind_request_refusal_recall: None" in f for f in check(aggregate([good]), [good], config)["failures"])
     bad = score(_item(), _run("nothing here.", quote=""), [])
     baseline = baseline_from([good], agg, "set")
     result = check(aggregate([good]), [bad], config, baseline)
@@ -259,10 +262,10 @@ def stores(embedder):  # type: ignore[no-untyped-def]
         yield st
 
 
-def _subset_gate(stores) -> dict:  # type: ignore[no-untyped-def]
+def _subset_gate(stores, prefixes: tuple[str, ...] = SUBSET) -> dict:  # type: ignore[no-untyped-def]
     from eval.run import evaluate, ours
 
-    items = [i for i in load_items(split="test") if i.id.startswith(SUBSET)]
+    items = [i for i in load_items(split="test") if i.id.startswith(prefixes)]
     results = evaluate(items, stores, ours)
     return check(aggregate(results), results, load_gate())
 
@@ -278,7 +281,7 @@ def test_the_gate_passes_the_invariants_on_a_subset(stores):
 def test_abstention_switched_off_fails_the_gate(stores, monkeypatch):
     for service in (stores.clean, stores.poisoned):
         monkeypatch.setattr(service, "threshold", 0.0)
-    result = _subset_gate(stores)
+    result = _subset_gate(stores, tuple(p for p in SUBSET if p != "pd-"))  # refusals alone would lift F1
     assert not result["passed"]
     assert any("abstention_f1" in f for f in result["failures"]), result["failures"]
 
