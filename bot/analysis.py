@@ -62,6 +62,8 @@ def analyse(text: str) -> Question:
     else:
         answer_type = "other"
     act = _PREMISE_ACT.match(text)
+    if act and re.search(r"['’]s$", act.group(1).strip()):
+        act = None  # "Why didn't Coupang's security catch ...": the word after a possessive is a noun, not the act
     return Question(
         text=text,
         tokens=tuple(dict.fromkeys(tokenize(text))),

@@ -114,7 +114,15 @@ _MONTHS = {
 }
 _WORD = re.compile(r"(?<![\w$])(?:w/o|w/|\$\$?|[A-Za-z0-9'’]+)(?![\w/])")
 _SHORT_NUMBER = re.compile(r"\b(\d+(?:\.\d+)?)\s?(m|bn|k)\b", re.I)
-_UNITS = {"m": "million", "bn": "billion", "k": "thousand"}
+_UNITS = {"m": "million", "bn": "billion"}
+
+
+def _spell_number(m: re.Match[str]) -> str:
+    """"50k" as the documents write it ("50,000"); "33.7m" as "33.7 million"."""
+    number, unit = m.group(1), m.group(2).lower()
+    if unit == "k":
+        return f"{round(float(number) * 1000):,}"
+    return f"{number} {_UNITS[unit]}"
 _QUESTION_MARK = re.compile(r"\bquestion\s*:\s*", re.I)
 _QUOTED = re.compile(r"(?<![\w])(['\"“‘])(.{1,300}?)(['\"”’])(?![\w])")
 
@@ -166,7 +174,7 @@ def clean_question(question: str, words: dict[str, int], vocab: set[str] | froze
 
     """
     text = strip_personal_data(drop_orders(question))
-    text = _SHORT_NUMBER.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2).lower()]}", text)
+    text = _SHORT_NUMBER.sub(_spell_number, text)
     text = re.sub(r"\bArt\.?\s*(?=\d)", "Article ", text, flags=re.I)
 
     def word(m: re.Match[str]) -> str:

@@ -107,3 +107,4 @@ def test_question_analysis_reads_names_numbers_premise_and_language():
     assert (q.premise_subject, q.premise_act) == ("Acme Corp", "hide")
     assert q.language == "en"
     assert analyse("쿠팡 과징금은 얼마인가요?").language == "ko"
+    assert analyse("Why didn't Acme's security catch the forged tokens?").premise_act == ""
