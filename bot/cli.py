@@ -140,7 +140,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
     """Documents, chunks, model, store location and the knowledge base's as-of date."""
     settings = _setup()
     from kb.embeddings import get_embedder
-    from kb.store import latest_as_of, open_store
+    from kb.store import coverage_note, latest_as_of, open_store
 
     store = open_store(settings, get_embedder(settings))
     chunks = store.all_chunks()
@@ -153,6 +153,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
         "store": store.location,
         "collection": settings.collection,
         "as_of": latest_as_of(chunks),
+        "coverage": coverage_note(latest_as_of(chunks)),
     }
     if as_json:
         typer.echo(json.dumps(info))

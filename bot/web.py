@@ -36,7 +36,8 @@ def _about(service: AnswerService) -> str:
         f"| {html.escape(d['title'])} | {d['kind']} | {d['as_of']} |" for d in service.documents if d["title"]
     )
     return (
-        f"**What it knows.** {service.profile.scope} The knowledge base runs to **{service.as_of}** and holds these documents:\n\n"
+        f"**What it knows.** {service.profile.scope} The knowledge base runs to **{service.as_of}**; events after "
+        "that date are not covered. It holds these documents:\n\n"
         f"| Document | Kind | As of |\n|---|---|---|\n{rows}\n\n"
         f"{service.profile.about_not_advice}\n\n"
         "**What happens to what you type.** It is answered on this machine and nothing is sent anywhere. "

@@ -37,6 +37,13 @@ def latest_as_of(chunks: Sequence[StoredChunk]) -> str:
     return max((str(c.meta.get("as_of") or "") for c in chunks), default="")
 
 
+def coverage_note(as_of: str) -> str:
+    """What the knowledge base's date means for a reader: events after it are not covered."""
+    if not as_of:
+        return "The documents carry no date."
+    return f"The knowledge base runs to {as_of}; events after that date are not covered."
+
+
 def make_client(settings: Settings) -> Any:
     """Create the Chroma client named by settings, with telemetry off.
 

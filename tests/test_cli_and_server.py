@@ -66,6 +66,7 @@ def test_cli_stats_and_plain_ask(golden: Path):
         384,
         "2026-01-31",
     )
+    assert stats["coverage"] == "The knowledge base runs to 2026-01-31; events after that date are not covered."
     plain = runner.invoke(app, ["ask", "When does the Jeju ferry depart?"])
     assert plain.exit_code == 0 and "Sources:" in plain.stdout and "[1]" in plain.stdout
 
