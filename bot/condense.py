@@ -118,11 +118,13 @@ _UNITS = {"m": "million", "bn": "billion"}
 
 
 def _spell_number(m: re.Match[str]) -> str:
-    """"50k" as the documents write it ("50,000"); "33.7m" as "33.7 million"."""
+    """ "50k" as the documents write it ("50,000"); "33.7m" as "33.7 million"."""
     number, unit = m.group(1), m.group(2).lower()
     if unit == "k":
         return f"{round(float(number) * 1000):,}"
     return f"{number} {_UNITS[unit]}"
+
+
 _QUESTION_MARK = re.compile(r"\bquestion\s*:\s*", re.I)
 _QUOTED = re.compile(r"(?<![\w])(['\"“‘])(.{1,300}?)(['\"”’])(?![\w])")
 
