@@ -118,7 +118,7 @@ _UNITS = {"m": "million", "bn": "billion"}
 
 
 def _spell_number(m: re.Match[str]) -> str:
-    """ "50k" as the documents write it ("50,000"); "33.7m" as "33.7 million"."""
+    """A short number as the documents write it: 50k as 50,000, 33.7m as 33.7 million."""
     number, unit = m.group(1), m.group(2).lower()
     if unit == "k":
         return f"{round(float(number) * 1000):,}"
