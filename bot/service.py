@@ -264,11 +264,19 @@ class AnswerService:
             raise InputError(f"Invalid kind '{kind}'. Choose from 'article', 'law'.")
         return _State(question, history, k, kind, inp.get("topic"))
 
-    def scored_parts(self, question: str, history: Sequence[Turn] = ()) -> list[list[Candidate]]:
-        """Every candidate sentence, with features and probability, for each part of a question (for calibration)."""
+    def query_for(self, question: str, history: Sequence[Turn] = ()) -> str:
+        """The retrieval query the pipeline builds for a question: cleaned, in the corpus's words, condensed."""
+        return self._prepared(question, history).query
+
+    def _prepared(self, question: str, history: Sequence[Turn]) -> _State:
         state = self.validate({"question": question, "history": list(history)})
         state.clean = self._clean(state.question) or state.question
         state.query = self._condense(state)
+        return state
+
+    def scored_parts(self, question: str, history: Sequence[Turn] = ()) -> list[list[Candidate]]:
+        """Every candidate sentence, with features and probability, for each part of a question (for calibration)."""
+        state = self._prepared(question, history)
         with self._lock:
             self._retrieve(state)
             return [

@@ -279,10 +279,17 @@ def test_the_gate_passes_the_invariants_on_a_subset(stores):
 
 @pytest.mark.slow
 def test_abstention_switched_off_fails_the_gate(stores, monkeypatch):
+    from eval.run import evaluate, ours
+
+    items = [i for i in load_items(split="test") if i.id.startswith(SUBSET) and i.category != "personal_data"]
+    normal = aggregate(evaluate(items, stores, ours))
     for service in (stores.clean, stores.poisoned):
         monkeypatch.setattr(service, "threshold", 0.0)
-    result = _subset_gate(stores, tuple(p for p in SUBSET if p != "pd-"))  # refusals alone would lift F1
-    assert not result["passed"]
+    results = evaluate(items, stores, ours)
+    off = aggregate(results)
+    assert off["abstention_recall"] < normal["abstention_recall"] - 0.2, (normal, off)
+    # A floor just under the working bot's F1 on these items catches the switched-off abstention.
+    result = check(off, results, {"floors": {"abstention_f1": normal["abstention_f1"] - 0.05}})
     assert any("abstention_f1" in f for f in result["failures"]), result["failures"]
 
 
