@@ -284,7 +284,8 @@ def _eval_summary(report: dict[str, Any]) -> str:
         lines.append(f"{key:<24}" + "".join(cells))
     gap = report.get("gap") or {}
     if gap:
-        lines.append("dev -> test: " + ", ".join(f"{k} {v:+.3f}" for k, v in gap.items()))
+        shown = [k for k in ("recall@5", "fact_recall", "citation_precision", "abstention_f1", "pass_rate") if k in gap]
+        lines.append("dev -> test: " + ", ".join(f"{k} {gap[k]:+.3f}" for k in shown) + " (all in the report)")
     for split, st in (report.get("stability") or {}).items():
         lines.append(f"paraphrase stability ({split}, {st['clusters']} clusters): same decision {st['same_decision']}")
     gate = report["gate"]
