@@ -24,7 +24,8 @@ from eval.run import eval_stores
 from kb.embeddings import get_embedder
 from kb.settings import get_settings
 
-#: Inverse regularisation strength of the logistic model (chosen on dev by cross-validated log-loss).
+#: Inverse regularisation strength of the logistic models. It barely matters here: 5-fold CV on dev, grouped by
+#: item, gives log-loss 0.587 and ROC AUC 0.740-0.742 for every C from 0.01 to 10.
 C = 1.0
 #: An answer holds at most this many sentences; the threshold's recall counts a fact found among them.
 TOP = 5
