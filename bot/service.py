@@ -41,9 +41,11 @@ log = logging.getLogger(__name__)
 
 #: Warm the sentence cache at start-up when the store is at most this many chunks.
 _WARM_LIMIT = 5000
-#: A sentence enters the answer when its probability is at least this share of the best sentence's.
+#: A sentence enters the answer when its probability is at least this share of the best sentence's. On dev, 0.3 and
+#: 0.5 gave the same fact recall (0.548 / 0.545) and 0.5 the better citation precision (0.771 / 0.765).
 _RELATIVE = 0.5
-#: Most documents one answer cites.
+#: Most documents one answer cites. On dev a third document lowered citation precision (0.765 -> 0.736) and added no
+#: fact recall.
 _MAX_SOURCES = 2
 _YEAR = re.compile(r"\b(20\d\d)\b")
 _FUTURE = re.compile(
