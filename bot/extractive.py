@@ -23,8 +23,6 @@ EVIDENCE_CHUNKS = 6
 _MIN_CHARS = 25
 #: The chunks whose words count as "the evidence" for the question-level coverage features.
 _TOP_CHUNKS = 3
-#: Weight of meaning against IDF-weighted word overlap in a sentence's score.
-SEM_WEIGHT = 0.55
 _DUPLICATE_SIM = 0.85
 _MIN_NEW = 0.4
 # Two capitalised words in a row that are not just a capitalised sentence opener ("The Coupang", "In June").

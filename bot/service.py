@@ -281,19 +281,20 @@ class AnswerService:
         state = self._prepared(question, history)
         with self._lock:
             self._retrieve(state)
-            return [
-                candidates(
-                    analyse(text),
-                    query,
-                    vec,
-                    hits[:EVIDENCE_CHUNKS],
-                    self.sentences,
-                    self.index,
-                    self.scorer,
-                    self.common_names,
-                )
-                for text, query, vec, hits in state.parts
-            ]
+            return [self._candidates(*part) for part in state.parts]
+
+    def _candidates(self, text: str, query: str, vec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
+        """One part's evidence sentences with features and probabilities, the same at run time and calibration."""
+        return candidates(
+            analyse(text),
+            query,
+            vec,
+            hits[:EVIDENCE_CHUNKS],
+            self.sentences,
+            self.index,
+            self.scorer,
+            self.common_names,
+        )
 
     def _clean(self, question: str) -> str:
         """The question without orders, personal data, chat-speak and typos, in the corpus's words."""
@@ -320,9 +321,7 @@ class AnswerService:
         """Choose evidence sentences for each part; the best sentence's probability is the confidence."""
         scored = []
         for text, query, vec, hits in state.parts:
-            cands = candidates(
-                analyse(text), query, vec, hits[:EVIDENCE_CHUNKS], self.sentences, self.index, self.scorer
-            )
+            cands = self._candidates(text, query, vec, hits)
             conf = self.scorer.confidence(np.asarray([c.features for c in cands], dtype=np.float64))
             scored.append((text, query, cands, conf))
         confidences = [conf for *_, conf in scored]

@@ -19,6 +19,7 @@ from bot.present import customer_reply, page_markdown, pieces, user_markdown
 from bot.service import AnswerService
 from bot.types import Answer, Turn
 from kb.errors import InputError
+from kb.store import coverage_note
 
 CSS = """
 .kb-sources { margin-top: .5em; font-size: .92em; }
@@ -36,8 +37,7 @@ def _about(service: AnswerService) -> str:
         f"| {html.escape(d['title'])} | {d['kind']} | {d['as_of']} |" for d in service.documents if d["title"]
     )
     return (
-        f"**What it knows.** {service.profile.scope} The knowledge base runs to **{service.as_of}**; events after "
-        "that date are not covered. It holds these documents:\n\n"
+        f"**What it knows.** {service.profile.scope} {coverage_note(service.as_of)} It holds these documents:\n\n"
         f"| Document | Kind | As of |\n|---|---|---|\n{rows}\n\n"
         f"{service.profile.about_not_advice}\n\n"
         "**What happens to what you type.** It is answered on this machine and nothing is sent anywhere. "

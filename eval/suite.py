@@ -142,7 +142,7 @@ def run_suite(
         threshold = stores.clean.threshold
         refusals = refusal_rates(stores.clean) if corpus is None else {}
     dev = [s for s in scored if s.item.split == "dev"]
-    test = [s for s in scored if s.item.split == "test"]
+    test = _test(scored)
     pipelines: dict[str, Any] = {}
     if generative:
         pipelines["generative"] = {"label": LABELS["generative"], "aggregates": aggregate(_test(gen))}

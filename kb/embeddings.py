@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kb.settings import Settings
 
@@ -16,7 +16,6 @@ _LOCK = threading.Lock()
 _CACHE: dict[str, Embedder] = {}
 
 
-@runtime_checkable
 class Embedder(Protocol):
     """What the product needs of an embedding model: a name for the store, a dimension, normalised vectors."""
 
