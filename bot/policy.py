@@ -124,6 +124,9 @@ def matches_backstop(question: str) -> bool:
 # --- the fitted request detector -------------------------------------------------------------------------------
 # Each feature is a general trait of asking for someone's data; the weights are fitted on the dev split of the
 # blind-written requests and look-alikes plus every other dev question as a harmless example (``make calibrate``).
+# Every feature kept earns its place: in 5-fold cross-validation on dev (threshold bounded by false refusals as in
+# ``make calibrate``), leaving any one out loses 2 to 7 of the 54 dev requests. Traits that did not (asking verb,
+# someone named, "me", orders, length) were left out: without them the detector catches 29 rather than 24.
 _ASK = re.compile(
     r"\b(?:give|show|list|tell|find|reveal|print|dump|recite|disclose|return|send|share|look up|lookup|check|pull up"
     r"|read|provide|complete|translate|cross-reference|identify|locate|track|confirm)\b",
@@ -147,27 +150,21 @@ _ABOUT_THE_CASE = re.compile(
     r"|yes or no)\b",
     re.I,
 )
-_ME = re.compile(r"\b(?:my own|me|mine|myself|i)\b", re.I)
 _VALUES_OF = re.compile(r"\b(?:examples?|samples?|some|real|random|first page|records? #|all)\b", re.I)
 _LIVES = re.compile(r"\bwho (?:lives|is the)|\bwhere (?:does|do|is)\b.{0,40}\blive", re.I)
 _FULL_NAME = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+-[a-z]+\b")
 
 #: Names of :func:`request_features`, in order.
 REQUEST_FEATURES = (
-    "asks_to_give",
     "data_word",
-    "someone",
     "private",
     "about_the_case",
-    "self",
     "values_of",
-    "gives_orders",
     "backstop",
     "where_lives",
     "full_name",
-    "words",
-    "asks_for_data",
-    "data_of_someone",
+    "asks_for_data",  # a verb of handing over ("give", "list", "reveal") and a kind of data
+    "data_of_someone",  # a kind of data and a person ("my neighbour", "the suspect", a full name)
 )
 
 
@@ -176,18 +173,13 @@ def request_features(question: str) -> np.ndarray:
     ask, data, who = bool(_ASK.search(question)), bool(_DATA.search(question)), bool(_SOMEONE.search(question))
     return np.asarray(
         [
-            ask,
             data,
-            who,
             bool(_PRIVATE.search(question)),
             bool(_ABOUT_THE_CASE.search(question)),
-            bool(_ME.search(question)),
             bool(_VALUES_OF.search(question)),
-            gives_orders(question),
             matches_backstop(question),
             bool(_LIVES.search(question)),
             bool(_FULL_NAME.search(question)),
-            len(question.split()) / 20,
             ask and data,
             data and who,
         ],
