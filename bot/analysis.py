@@ -12,18 +12,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from kb.text import numbers, tokenize
+from kb.text import language_of, numbers, tokenize
 
 AnswerType = Literal["date", "amount", "who", "other"]
 
-_WHEN = re.compile(r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b", re.I)
+_WHEN = re.compile(
+    r"^\s*(?:when|what (?:date|day|time|year|month))\b|\bwhen\b|언제|며칠|몇\s*(?:월|년|일)|날짜|시점|기한|마감", re.I
+)
 _HOW_MUCH = re.compile(
-    r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b", re.I
+    r"\bhow (?:much|many|big|large|long)\b|\b(?:amount|number|count|percent|fine|total|figure|cost)\b"
+    r"|얼마|몇\s*(?:명|개|건|만|억|퍼센트|%)|금액|액수|규모|과징금|벌금|과태료",
+    re.I,
 )
 # "Who ..." and "Which company/agency/court ..." ask for a name.
 _WHO = re.compile(
     r"^\s*who\b|^\s*(?:which|what) (?:\w+ )?(?:compan(?:y|ies)|groups?|agenc(?:y|ies)|(?:law )?firms?"
-    r"|organi[sz]ations?|courts?|officials?|ministr(?:y|ies)|bod(?:y|ies))\b",
+    r"|organi[sz]ations?|courts?|officials?|ministr(?:y|ies)|bod(?:y|ies))\b"
+    r"|누가|누구|어느\s*(?:회사|기관|부처|법원|곳)|어떤\s*(?:기관|회사|사람)",
     re.I,
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+\b")
@@ -33,7 +38,6 @@ _PREMISE_ACT = re.compile(
     r"((?:[A-Z][\w.&'-]*\s+)+(?:(?:founder|chairman|chief|head|president|minister|executive|spokesperson)\s+"
     r"(?:[A-Z][\w.&'-]*\s+)+)?)([a-z]+)\b"
 )
-_HANGUL = re.compile(r"[가-힣]")
 
 
 @dataclass(frozen=True)
@@ -72,5 +76,5 @@ def analyse(text: str) -> Question:
         numbers=frozenset(n for n in numbers(text) if len(n) > 1),
         premise_subject=act.group(1).strip() if act else "",
         premise_act=act.group(2) if act else "",
-        language="ko" if len(_HANGUL.findall(text)) * 3 > len(text.strip()) else "en",
+        language="ko" if language_of(text) == "ko" else "en",
     )

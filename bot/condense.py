@@ -14,10 +14,13 @@ from bot.types import Turn
 from kb.text import STOPWORDS, split_sentences, tokenize
 
 _CONNECTIVE = re.compile(
-    r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b", re.I
+    r"^\s*(?:and|also|so|then|but|plus|what about|how about|and what|and how|ok(?:ay)?,?|same for)\b"
+    r"|^\s*(?:그럼|그러면|그리고|근데|그런데|그래서|또|아\s|오케이|ㅇㅋ)",
+    re.I,
 )
 _ANAPHORA = re.compile(
-    r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|ones|the same|the company|the firm)\b",
+    r"\b(?:it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|ones|the same|the company|the firm)\b"
+    r"|그것|그거|그건|그게|그걸|거기|그때|그\s*(?:회사|사람|돈|법|금액|조항)|걔|이거|이건",
     re.I,
 )
 _MAX_CONTEXT_WORDS = 24

@@ -16,7 +16,7 @@ from bot.retrieval import Hit, Index
 from bot.scorer import Scorer
 from bot.types import Citation
 from kb.embeddings import Embedder
-from kb.text import numbers, split_sentences, tokenize
+from kb.text import language_of, numbers, split_sentences, tokenize
 
 #: The top retrieved chunks that either writer reads its evidence from.
 EVIDENCE_CHUNKS = 6
@@ -34,9 +34,12 @@ _PROPER_NAME = re.compile(
 _ROLE = re.compile(
     r"\b(?:[Ff]ormer|ex-)\s?(?:\w+ )?(?:employee|developer|engineer|worker|staff)|\b(?:developer|engineer|employee) of\b"
     r"|\b[A-Z][a-z]+ national(?:ity)?\b"
+    r"|전\s*직원|직원|개발자|엔지니어|위원장|위원회|장관|의장|대표|사장|경찰|검찰|법원|국회|의원|[가-힣]+\s*국적"
 )
 _MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DATE = re.compile(rf"\b(?:19|20)\d\d\b|\b(?:{_MONTH})\b")
+_DATE = re.compile(
+    rf"(?<![\d,.])(?:19|20)\d\d(?!\d|,\d)|\b(?:{_MONTH})\b|\d{{1,2}}\s*월|\d+\s*(?:시간|일)\s*(?:이내|안에|만에)"
+)
 _AMOUNT = re.compile(r"\d")
 # Sentences about the document itself ("This article covers ...") answer nothing.
 _META = re.compile(r"^(?:This|The following|Below,?) (?:article|document|page|digest|section|note|explainer)\b", re.I)
@@ -228,6 +231,19 @@ def candidates(
 
 def _source(c: Candidate) -> str:
     return str(c.hit.chunk.meta["source"])
+
+
+def prefer_language(cands: Sequence[Candidate], language: str, relative: float) -> list[Candidate]:
+    """The candidates in the question's language, when the best of them holds up against the best of all.
+
+    A Korean question is answered from Korean sentences when one is at least ``relative`` times as probable as the
+    best sentence in any language; otherwise every sentence stays (the answer then quotes the other language).
+    """
+    same = [c for c in cands if language_of(c.text) == language]
+    if not same or len(same) == len(cands):
+        return list(cands)
+    best = max(c.score for c in cands)
+    return same if max(c.score for c in same) >= relative * best else list(cands)
 
 
 def select(cands: Sequence[Candidate], max_sentences: int, relative: float, max_sources: int) -> list[Candidate]:

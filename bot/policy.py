@@ -83,6 +83,8 @@ _REQUEST_VERB = re.compile(r"\b(?:give|show|list|send|tell me|find|look up|downl
 
 _INJECTION = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|rules)|system prompt"
+    r"|(?:이전|앞의|위의|기존|모든)\s*(?:지시|지침|명령|규칙|설정)\S*\s*(?:\S+\s+)?무시|시스템\s*프롬프트|프롬프트\S*\s*(?:보여|출력|공개)"
+    r"|(?:개발자|관리자|탈옥)\s*모드|제한\s*(?:해제|풀어)|너는 이제|지금부터 (?:너는|넌)"
     r"|you are now|disregard (?:your|the) (?:rules|instructions)|developer mode|jailbreak|reveal your (?:instructions|prompt)",
     re.I,
 )
@@ -94,9 +96,40 @@ _ORDER = re.compile(
     r"|\bpretend\b|\b(?:reply|respond|answer) only\b|\banswer every question\b|\bfinish with\b|\bappend\b"
     r"|\boutput (?:the|your|every|all)\b|\bprint (?:your|the) (?:system|hidden|prompt|instructions)"
     r"|\brepeat (?:that|this|after me)\b|\btranslate your\b|\bhidden instructions\b|!\[[^\]]*\]\("
-    r"|\byou are in (?:\w+ )?mode\b",
+    r"|\byou are in (?:\w+ )?mode\b"
+    r"|(?:인\s*)?척\s*(?:해|하고)|(?:라고|이라고)만\s*(?:답|대답|말)|무조건\s*(?:답|대답)|(?:AI|인공지능|챗봇)(?:은|는|에게|한테)\s*(?:반드시|항상)",
     re.I,
 )
+
+
+# --- Korean ------------------------------------------------------------------------------------------------------
+# Korean glues particles to words ("주소를", "용의자의"), so these patterns match stems and use no \b at word ends.
+_KO_DATA = (
+    r"(?:전화\s*번호|휴대\s*폰\s*번호|핸드폰\s*번호|폰\s*번호|연락처|주소|거주지|사는\s*곳|실명|이름|이메일|메일\s*주소"
+    r"|주민\s*(?:등록\s*)?번호|공동\s*현관\s*(?:비밀번호|비번)|비밀번호|비번|주문\s*내역|구매\s*내역|생년월일|신상|계정\s*정보)"
+)
+_KO_PERSON = (
+    r"(?:사람들|고객들|회원들|이용자들|피해자|용의자|범인|전\s*직원|그\s*사람|이\s*사람|저\s*사람|남친|여친|남자\s*친구"
+    r"|여자\s*친구|남편|아내|와이프|이웃|옆집|친구|동료|상사|직원|의장|대표|사장|[가-힣]{2,3}\s*씨|[가-힣]OO)"
+)
+_KO_ASK = r"(?:보여|알려|뽑아|찾아|줘|주세요|주실|달라|공유|보내|출력|덤프|넘겨|뭐야|뭐예요|뭔가요|어디야|어디예요)"
+_KO_REFUSE = [
+    # "용의자 실명이랑 거주지 알려줘", "그 사람 주소 좀 알려주세요", "의장 개인 휴대폰 번호 뭐야?"
+    re.compile(rf"{_KO_PERSON}.{{0,30}}{_KO_DATA}.{{0,25}}{_KO_ASK}"),
+    # "유출된 사람들 전화번호 목록 좀 보여줘", "유출된 계정 샘플 몇 개만 보여줘"
+    re.compile(rf"유출된.{{0,40}}(?:목록|명단|리스트|샘플|원본|파일|데이터베이스|DB|db).{{0,20}}{_KO_ASK}"),
+    re.compile(rf"{_KO_DATA}.{{0,10}}(?:목록|명단|리스트|만).{{0,15}}(?:뽑아|보여|알려|정리해|줘)"),
+    # "이 사람 지금 어디 사는지 찾아주세요"
+    re.compile(rf"{_KO_PERSON}.{{0,30}}어디\s*(?:에\s*)?(?:사는지|살아|사는|살고|거주)"),
+]
+#: "제 주소도 유출됐나요?": asking about one's own data is answered.
+_KO_SELF = re.compile(r"(?:^|\s)(?:제|내|저의|나의|저도|나도|저희)\s")
+
+
+def _korean_request(question: str) -> bool:
+    if _KO_SELF.search(question) and not re.search(_KO_PERSON, question):
+        return False
+    return any(p.search(question) for p in _KO_REFUSE)
 
 
 def matches_backstop(question: str) -> bool:
@@ -112,6 +145,8 @@ def matches_backstop(question: str) -> bool:
         Whether to refuse.
 
     """
+    if _korean_request(question):
+        return True
     if _SELF.search(question) and not _OTHERS_RE.search(question):
         return False
     if _WHY.search(question) and not _REQUEST_VERB.search(question):
@@ -168,17 +203,33 @@ REQUEST_FEATURES = (
 )
 
 
+# The same traits in Korean.
+_KO_TRAITS = {
+    "data": re.compile(_KO_DATA + r"|명단|목록|리스트"),
+    "who": re.compile(_KO_PERSON),
+    "ask": re.compile(_KO_ASK),
+    "private": re.compile(r"개인|실제|진짜|현재|지금 사는|집"),
+    "case": re.compile(r"(?:나요|까요|었나|였나|됐나|되었나|됐어|됐음|됨)\s*\??\s*$|^\s*(?:왜|몇|얼마|언제|어떻게)"),
+    "values": re.compile(r"목록|명단|리스트|샘플|예시|전부|전체|몇\s*개|만\s*뽑"),
+    "lives": re.compile(r"어디\s*(?:에\s*)?(?:사는|살|거주)|사는\s*곳|거주지"),
+}
+
+
+def _trait(english: re.Pattern[str], korean: str, question: str) -> bool:
+    return bool(english.search(question) or _KO_TRAITS[korean].search(question))
+
+
 def request_features(question: str) -> np.ndarray:
     """The traits of a request for someone's personal data, as numbers (see :data:`REQUEST_FEATURES`)."""
-    ask, data, who = bool(_ASK.search(question)), bool(_DATA.search(question)), bool(_SOMEONE.search(question))
+    ask, data, who = (_trait(r, k, question) for r, k in ((_ASK, "ask"), (_DATA, "data"), (_SOMEONE, "who")))
     return np.asarray(
         [
             data,
-            bool(_PRIVATE.search(question)),
-            bool(_ABOUT_THE_CASE.search(question)),
-            bool(_VALUES_OF.search(question)),
+            _trait(_PRIVATE, "private", question),
+            _trait(_ABOUT_THE_CASE, "case", question),
+            _trait(_VALUES_OF, "values", question),
             matches_backstop(question),
-            bool(_LIVES.search(question)),
+            _trait(_LIVES, "lives", question),
             bool(_FULL_NAME.search(question)),
             ask and data,
             data and who,

@@ -9,14 +9,12 @@ from __future__ import annotations
 import html
 from urllib.parse import urlparse
 
+from bot.i18n import words
 from bot.types import Answer
 from bot.verify import split_claims
 from kb.profile import Profile
 
 _DEFAULT = Profile(title="", subject="", intro="", scope="")
-ABSTAIN_TITLE = "Not in the knowledge base"
-PREMISE_TITLE = "My sources don't say that"
-REFUSAL_TITLE = "I can't help with personal data"
 
 
 def safe_url(url: str) -> str:
@@ -38,9 +36,9 @@ def pieces(answer: Answer) -> list[str]:
 
 def render_text(answer: Answer) -> str:
     """Answer text followed by its numbered sources, for a terminal."""
-    lines = [answer.text]
+    lines = [f"{answer.note}\n{answer.text}" if answer.note else answer.text]
     if answer.citations:
-        lines += ["", "Sources:"]
+        lines += ["", f"{words(answer.language)['sources']}:"]
         for c in answer.citations:
             link = f" <{c.url}>" if c.url else ""
             lines.append(f"  [{c.n}] {c.title} - {c.section}{link}")
@@ -56,28 +54,33 @@ def sources_html(answer: Answer) -> str:
     """Numbered sources, each a collapsed ``<details>``: title and section, the quote on demand, the link."""
     if not answer.citations:
         return ""
+    w = words(answer.language)
     items = []
     for c in answer.citations:
         url = safe_url(c.url)
-        link = f' · <a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">source</a>' if url else ""
-        date = f" · as of {_esc(c.as_of)}" if c.as_of else ""
+        link = (
+            f' · <a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">{w["source_link"]}</a>' if url else ""
+        )
+        date = f" · {w['as_of']} {_esc(c.as_of)}" if c.as_of else ""
         items.append(
             f'<details class="kb-source"><summary>[{c.n}] {_esc(c.title)} — {_esc(c.section)}</summary>'
             f"<blockquote>{_esc(c.quote)}</blockquote><small>{_esc(c.source)}{date}{link}</small></details>"
         )
-    return '<div class="kb-sources"><strong>Sources</strong>' + "".join(items) + "</div>"
+    return f'<div class="kb-sources"><strong>{w["sources"]}</strong>' + "".join(items) + "</div>"
 
 
 def page_markdown(answer: Answer, shown: int | None = None) -> str:
     """The chat bubble for an answer (``shown`` pieces of it while streaming), safe to render as Markdown."""
     parts = pieces(answer)
     body = _esc(" ".join(parts if shown is None else parts[:shown]))
+    w = words(answer.language)
     if answer.refused:
-        return f"**{REFUSAL_TITLE}.** {body}"
+        return f"**{w['refusal_title']}.** {body}"
     if answer.abstained:
-        return f"**{PREMISE_TITLE if answer.decision == 'false_premise' else ABSTAIN_TITLE}.** {body}"
+        return f"**{w['premise_title'] if answer.decision == 'false_premise' else w['abstain_title']}.** {body}"
     done = shown is None or shown >= len(parts)
-    return body + ("\n\n" + sources_html(answer) if done else "")
+    note = f"*{_esc(answer.note)}*\n\n" if answer.note else ""
+    return note + body + ("\n\n" + sources_html(answer) if done else "")
 
 
 def user_markdown(question: str) -> str:
@@ -86,23 +89,22 @@ def user_markdown(question: str) -> str:
 
 
 def customer_reply(answer: Answer, as_of: str, profile: Profile | None = None) -> str:
-    """A polite, plain-text reply a support agent can send, with the sources as references."""
-    profile = profile or _DEFAULT
+    """A polite, plain-text reply a support agent can send, with the sources as references, in the asker's language."""
+    profile = (profile or _DEFAULT).in_language(answer.language)
+    w = words(answer.language)
     greeting, closing = profile.reply_greeting, profile.reply_closing
     if answer.refused:
         return f"{greeting}\n\n{profile.reply_refusal}\n\n{closing}"
     if answer.abstained:
         body = (
-            f"Our sources do not say that {answer.premise}, so we cannot confirm or explain it. "
+            w["reply_premise"].format(premise=answer.premise)
             if answer.decision == "false_premise"
-            else "Our knowledge base does not cover this question, so we would rather not guess. "
-        ) + "We will look into it and get back to you."
+            else w["reply_abstain"]
+        ) + w["reply_follow_up"]
         return f"{greeting}\n\n{body}\n\n{closing}"
     refs = "\n".join(
         f"[{c.n}] {c.title}, {c.section}" + (f" ({c.url})" if safe_url(c.url) else "") for c in answer.citations
     )
-    note = (
-        f"This information comes from our knowledge base, current to {as_of}. "
-        "It is general information, not legal advice."
-    )
-    return f"{greeting}\n\n{answer.text}\n\nReferences:\n{refs}\n\n{note}\n\n{closing}"
+    text = f"{answer.note}\n{answer.text}" if answer.note else answer.text
+    note = w["reply_note"].format(as_of=as_of)
+    return f"{greeting}\n\n{text}\n\n{w['reply_references']}\n{refs}\n\n{note}\n\n{closing}"

@@ -115,7 +115,7 @@ class Index:
         if not self.chunks:
             return []
         depth = max(k * 4, 20)
-        vec = query_vector if query_vector is not None else self.embedder.encode([query])[0]
+        vec = query_vector if query_vector is not None else self.embedder.encode([query], query=True)[0]
         where = {"kind": kind} if kind else None
         dense = [(cid, s) for cid, s in self.store.query(vec, depth, where) if cid in self.by_id]
         sparse: list[tuple[str, float]] = []

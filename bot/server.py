@@ -6,8 +6,8 @@ import logging
 import os
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.api import build_router, install_error_handlers
 from bot.feedback import FeedbackStore
@@ -76,6 +76,27 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
         def staff_closed(rest: str = "") -> HTMLResponse:
             return HTMLResponse(f"<!doctype html><title>Staff console closed</title><p>{STAFF_CLOSED}</p>", 403)
 
+    from bot.i18n import page_language
+
+    @app.middleware("http")
+    async def korean_browsers(request: Request, call_next: Any) -> Response:
+        """A browser that prefers Korean gets the Korean page at ``/``; ``/?lang=en`` keeps English."""
+        if (
+            request.method == "GET"
+            and request.url.path == "/"
+            and "lang" not in request.query_params
+            and page_language(request.headers.get("accept-language", "")) == "ko"
+        ):
+            return RedirectResponse("/ko/", status_code=307)
+        response: Response = await call_next(request)
+        return response
+
+    @app.get("/ko", include_in_schema=False)
+    def korean_root() -> RedirectResponse:
+        return RedirectResponse("/ko/")
+
+    korean = public_page(service, feedback, "ko").queue(default_concurrency_limit=4)
+    gr.mount_gradio_app(app, korean, path="/ko", **common)
     page = public_page(service, feedback).queue(default_concurrency_limit=4)
     gr.mount_gradio_app(app, page, path="/", **common)
     return app

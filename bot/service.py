@@ -23,6 +23,7 @@ from bot.extractive import (
     Unstated,
     candidates,
     citation,
+    prefer_language,
     select,
     unstated_focus,
 )
@@ -33,9 +34,10 @@ from bot.types import Answer, Citation, Decision, Retrieved, Turn
 from bot.verify import verify_answer
 from kb.embeddings import Embedder, get_embedder
 from kb.errors import InputError
-from kb.profile import STORE_KEY, Profile, generic_profile, parse_profile, read_profile
+from kb.profile import QUOTING_OTHER_LANGUAGE, STORE_KEY, Profile, generic_profile, parse_profile, read_profile
 from kb.settings import Settings
 from kb.store import Store, open_store
+from kb.text import language_of
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,11 @@ _RELATIVE = 0.5
 #: Most documents one answer cites. On dev a third document lowered citation precision (0.765 -> 0.736) and added no
 #: fact recall.
 _MAX_SOURCES = 2
-_YEAR = re.compile(r"\b(20\d\d)\b")
+_YEAR = re.compile(r"(?<![\d,.])(20\d\d)(?!\d|,\d)")
 _FUTURE = re.compile(
-    r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b", re.I
+    r"\b(?:next year|in the future|will .{0,40} (?:in|by) 20\d\d|tomorrow|next week|next month)\b"
+    r"|내년|내일|다음\s*(?:주|달|해)",
+    re.I,
 )
 
 _LATE_IN_YEAR = re.compile(
@@ -73,6 +77,7 @@ class _State:
     hits: list[Hit] = field(default_factory=list)
     chosen: list[Candidate] = field(default_factory=list)
     confidence: float = 0.0
+    language: str = "en"
 
 
 class AnswerService:
@@ -214,7 +219,8 @@ class AnswerService:
         if is_personal_data_request(state.question):
             return Answer(
                 question=state.question,
-                text=self.profile.refusal,
+                text=self.profile.in_language(state.language).refusal,
+                language=state.language,  # type: ignore[arg-type]
                 abstained=True,
                 refused=True,
                 decision="refusal",
@@ -264,7 +270,7 @@ class AnswerService:
         kind = inp.get("kind")
         if kind not in (None, "article", "law"):
             raise InputError(f"Invalid kind '{kind}'. Choose from 'article', 'law'.")
-        return _State(question, history, k, kind, inp.get("topic"))
+        return _State(question, history, k, kind, inp.get("topic"), language=analyse(question).language)
 
     def query_for(self, question: str, history: Sequence[Turn] = ()) -> str:
         """The retrieval query the pipeline builds for a question: cleaned, in the corpus's words, condensed."""
@@ -311,7 +317,7 @@ class AnswerService:
         """Fetch the chunks for the query (for each part, when the question asks two things)."""
         texts = split_parts(state.clean)
         queries = [state.query] if len(texts) == 1 else [condense(t, state.history) for t in texts]
-        vectors = self.embedder.encode(queries)
+        vectors = self.embedder.encode(queries, query=True)
         for text, query, vec in zip(texts, queries, vectors, strict=True):
             hits = self.index.retrieve(query, state.k, kind=state.kind, topic=state.topic, query_vector=vec)
             state.parts.append((text, query, vec, hits))
@@ -321,7 +327,7 @@ class AnswerService:
         """Choose evidence sentences for each part; the best sentence's probability is the confidence."""
         scored = []
         for text, query, vec, hits in state.parts:
-            cands = self._candidates(text, query, vec, hits)
+            cands = prefer_language(self._candidates(text, query, vec, hits), state.language, _RELATIVE)
             conf = self.scorer.confidence(np.asarray([c.features for c in cands], dtype=np.float64))
             scored.append((text, query, cands, conf))
         confidences = [conf for *_, conf in scored]
@@ -397,9 +403,12 @@ class AnswerService:
             c.n = renumber[c.n]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
         cited_ids = {c.chunk_id for c in citations}
+        other = all(language_of(c.quote) != state.language for c in citations)
         return Answer(
             question=state.question,
             text=text,
+            language=state.language,  # type: ignore[arg-type]
+            note=QUOTING_OTHER_LANGUAGE.get(state.language, "") if other else "",
             citations=citations,
             confidence=round(state.confidence, 4),
             retrieved=self._retrieved(state, cited_ids),
@@ -453,7 +462,7 @@ class AnswerService:
         return ""
 
     def _abstain(self, state: _State, decision: Decision, detail: str, premise: str = "") -> Answer:
-        p = self.profile
+        p = self.profile.in_language(state.language)
         lead = {
             "after_date": p.after_date.format(as_of=self.as_of),
             "false_premise": p.false_premise.format(premise=premise),
@@ -464,6 +473,7 @@ class AnswerService:
             question=state.question,
             text=text,
             abstained=True,
+            language=state.language,  # type: ignore[arg-type]
             decision=decision,
             reason=detail,
             premise=premise,

@@ -59,6 +59,10 @@ class Answer(BaseModel):
     decision: Decision = Field("answered", description="Answered, or the kind of abstention or refusal.")
     reason: str = Field("", description="Detail of the decision for people (why it abstained or refused).")
     premise: str = Field("", description="For a false_premise decision: what the question takes as given.")
+    language: Literal["en", "ko"] = Field("en", description="The question's language; the answer's wording follows it.")
+    note: str = Field(
+        "", description="Said before the quotes, e.g. that a Korean question is answered from English sources."
+    )
     confidence: float = 0.0
     retrieved: list[Retrieved] = Field(default_factory=list)
     rewritten_question: str = Field("", description="The question used for retrieval after follow-up rewriting.")

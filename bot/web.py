@@ -15,6 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from bot.feedback import FeedbackStore, to_csv
+from bot.i18n import Language, words
 from bot.present import customer_reply, page_markdown, pieces, user_markdown
 from bot.service import AnswerService
 from bot.types import Answer, Turn
@@ -32,19 +33,15 @@ _FEEDBACK_SHOWN = 1000
 _STREAM_PAUSE = 0.03  # seconds between streamed sentences, so the page visibly fills in
 
 
-def _about(service: AnswerService) -> str:
+def _about(service: AnswerService, language: Language = "en") -> str:
+    w, profile = words(language), service.profile.in_language(language)
     rows = "\n".join(
         f"| {html.escape(d['title'])} | {d['kind']} | {d['as_of']} |" for d in service.documents if d["title"]
     )
+    knows = w["about_knows"].format(scope=profile.scope, coverage=coverage_note(service.as_of))
     return (
-        f"**What it knows.** {service.profile.scope} {coverage_note(service.as_of)} It holds these documents:\n\n"
-        f"| Document | Kind | As of |\n|---|---|---|\n{rows}\n\n"
-        f"{service.profile.about_not_advice}\n\n"
-        "**What happens to what you type.** It is answered on this machine and nothing is sent anywhere. "
-        "The conversation is not stored. If you rate an answer, the question, the answer and its sources are "
-        "saved with e-mail addresses, phone numbers and resident-registration numbers masked.\n\n"
-        "**How it answers.** Every sentence is quoted from a source and checked against it before it is shown; "
-        "when the documents do not hold the answer it says so instead of guessing."
+        f"{knows}\n\n{w['about_table']}\n{rows}\n\n{profile.about_not_advice}\n\n"
+        f"{w['about_privacy']}\n\n{w['about_how']}"
     )
 
 
@@ -55,8 +52,9 @@ def _history(records: list[dict[str, Any]]) -> list[Turn]:
     return turns
 
 
-def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
-    """The public chat page."""
+def public_page(service: AnswerService, feedback: FeedbackStore, language: Language = "en") -> gr.Blocks:
+    """The public chat page in one language (labels, examples, about); answers follow each question's language."""
+    w = words(language)
 
     def respond(
         question: str, messages: list[dict[str, Any]], records: list[dict[str, Any]]
@@ -69,7 +67,7 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
         try:
             answer = service.answer(question, _history(records))
         except InputError as exc:
-            messages.append({"role": "assistant", "content": f"**Please rephrase.** {html.escape(str(exc))}"})
+            messages.append({"role": "assistant", "content": f"**{w['rephrase']}** {html.escape(str(exc))}"})
             yield "", messages, records
             return
         records = [*records, {"index": len(messages), "question": question, "answer": answer.model_dump()}]
@@ -85,7 +83,7 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
         if record is None or like.liked not in (True, False):
             return
         feedback.add(Answer.model_validate(record["answer"]), 1 if like.liked else -1, surface="page")
-        gr.Info("Thanks, your feedback was saved.")
+        gr.Info(w["thanks"])
 
     def ask_api(question: str) -> dict[str, Any]:
         """One question, no conversation: the full Answer as JSON (for gradio_client)."""
@@ -94,41 +92,44 @@ def public_page(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
         except InputError as exc:
             raise gr.Error(str(exc)) from None
 
-    profile = service.profile
-    with gr.Blocks(title=f"{profile.title}: answers from sources") as page:
-        gr.Markdown(f"# {html.escape(profile.title)}\n{html.escape(profile.intro)}", elem_id="kb-title")
+    profile = service.profile.in_language(language)
+    with gr.Blocks(title=profile.title) as page:
+        gr.Markdown(
+            f"# {html.escape(profile.title)}\n{html.escape(profile.intro)}\n\n{w['switch']}", elem_id="kb-title"
+        )
         records = gr.State([])
         chat = gr.Chatbot(
-            label="Conversation",
+            label=w["conversation"],
             height=480,
             sanitize_html=True,
             allow_tags=False,
             render_markdown=True,
             buttons=["copy"],
             feedback_options=("Like", "Dislike"),
-            placeholder="Ask a question, or pick an example below.",
+            placeholder=w["chat_placeholder"],
             elem_id="chat",
         )
         with gr.Row(equal_height=True):
             box = gr.Textbox(
-                placeholder=f"Ask about {profile.subject}...",
+                placeholder=w["box_placeholder"].format(subject=profile.subject),
                 show_label=False,
                 scale=6,
                 max_lines=4,
                 elem_id="question",
             )
-            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
-        clear = gr.Button("New conversation", size="sm", elem_id="new-conversation")
-        with gr.Accordion("Example questions", open=True):
+            send = gr.Button(w["ask"], variant="primary", scale=1, min_width=80, elem_id="ask")
+        clear = gr.Button(w["new_conversation"], size="sm", elem_id="new-conversation")
+        with gr.Accordion(w["examples"], open=True):
             for topic, questions in profile.examples.items():
                 gr.Examples(questions, inputs=box, label=topic)
-        with gr.Accordion("About this assistant", open=False, elem_id="about"):
-            gr.Markdown(_about(service))
+        with gr.Accordion(w["about"], open=False, elem_id="about"):
+            gr.Markdown(_about(service, language))
         box.submit(respond, [box, chat, records], [box, chat, records], api_visibility="private")
         send.click(respond, [box, chat, records], [box, chat, records], api_visibility="private")
         clear.click(lambda: ([], []), None, [chat, records], api_visibility="private")
         chat.like(rate, [records], None, api_visibility="private")
-        gr.api(ask_api, api_name="ask")
+        if language == "en":
+            gr.api(ask_api, api_name="ask")
     return page
 
 

@@ -62,6 +62,7 @@ class EvalItem(BaseModel):
     split: Split = Field(description="dev (tune on it) or test (frozen: the gate runs on it, nothing is tuned on it).")
     persona: str = ""
     style: str = ""
+    language: Literal["en", "ko"] = Field("en", description="The language the question is written in.")
 
     @model_validator(mode="after")
     def _one_form(self) -> EvalItem:

@@ -169,7 +169,7 @@ class _LangChainEmbeddings(Embeddings):
         return [list(map(float, v)) for v in self.embedder.encode(texts)]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        return list(map(float, self.embedder.encode([text], query=True)[0]))
 
 
 # --- scoring -----------------------------------------------------------------------------------------

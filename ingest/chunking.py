@@ -1,4 +1,4 @@
-"""Structure-aware chunking: law at ``Article N (Title)``, other text at headings then sentences.
+"""Structure-aware chunking: law at ``Article N (Title)`` or ``제N조(제목)``, other text at headings then sentences.
 
 Every chunk is an exact slice ``text[char_start:char_end]`` of the document's extracted text, so a
 citation's quote can always be checked against its source.
@@ -19,6 +19,13 @@ from kb.text import split_sentences
 #: ``Enforcement Decree`` or ``Network Act``.
 ARTICLE_HEADING = re.compile(
     r"^(?:#{1,6}[ \t]+)?(?P<prefix>(?:[A-Z][\w.-]*[ \t]+){0,3}?)Article[ \t]+(?P<num>\d+(?:-\d+)*)"
+    r"[ \t]*\((?P<title>[^)\n]{1,120})\)[ \t]*$",
+    re.MULTILINE,
+)
+#: The Korean form: ``제34조(개인정보의 유출 등의 통지·신고)``, ``제39조의2(...)``, optionally after a law's name such as
+#: ``시행령`` or ``정보통신망법``. The number is recorded as ``39-2``, like the English form.
+KO_ARTICLE_HEADING = re.compile(
+    r"^(?:#{1,6}[ \t]+)?(?P<prefix>(?:\S+[ \t]+){0,2}?)제[ \t]*(?P<num>\d+)[ \t]*조(?:의[ \t]*(?P<sub>\d+))?"
     r"[ \t]*\((?P<title>[^)\n]{1,120})\)[ \t]*$",
     re.MULTILINE,
 )
@@ -50,18 +57,31 @@ def content_hash(data: bytes | str) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def _article(m: re.Match[str] | None) -> tuple[str, str] | None:
+    """``(number, title)`` of an article heading match, the number with its law prefix (``Network Act 48-3``)."""
+    if m is None:
+        return None
+    groups = m.groupdict()
+    num = m.group("num") + (f"-{groups['sub']}" if groups.get("sub") else "")
+    prefix = m.group("prefix").strip()
+    return (f"{prefix} {num}" if prefix else num), m.group("title").strip()
+
+
+def _article_at(line: str) -> tuple[str, str] | None:
+    return _article(ARTICLE_HEADING.match(line) or KO_ARTICLE_HEADING.match(line))
+
+
 def _sections(doc: Document) -> list[_Section]:
     text = doc.text
-    heads: list[tuple[int, int, int, str, re.Match[str] | None]] = []  # start, end, level, text, article
+    heads: list[tuple[int, int, int, str, tuple[str, str] | None]] = []  # start, end, level, text, article
     for m in _MD_HEADING.finditer(text):
-        heads.append(
-            (m.start(), m.end(), len(m.group("marks")), m.group("text").strip(), ARTICLE_HEADING.match(m.group(0)))
-        )
+        heads.append((m.start(), m.end(), len(m.group("marks")), m.group("text").strip(), _article_at(m.group(0))))
     if doc.kind == "law":
         taken = {h[0] for h in heads}
-        for m in ARTICLE_HEADING.finditer(text):
-            if m.start() not in taken:
-                heads.append((m.start(), m.end(), 2, m.group(0).strip(), m))
+        for pattern in (ARTICLE_HEADING, KO_ARTICLE_HEADING):
+            for m in pattern.finditer(text):
+                if m.start() not in taken:
+                    heads.append((m.start(), m.end(), 2, m.group(0).strip(), _article(m)))
     heads.sort()
     sections: list[_Section] = []
     stack: list[tuple[int, str]] = []
@@ -74,9 +94,7 @@ def _sections(doc: Document) -> list[_Section]:
         names = [h for lvl, h in stack if not (lvl == 1 and len(stack) > 1)]
         prev_path, prev_end = " > ".join(names), end
         if art:
-            prefix = art.group("prefix").strip()
-            num = f"{prefix} {art.group('num')}".strip() if prefix else art.group("num")
-            prev_art = (num, art.group("title").strip())
+            prev_art = art
             prev_path = heading.lstrip("#").strip()
         elif level <= 2:
             prev_art = ("", "")

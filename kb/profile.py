@@ -9,7 +9,9 @@ names a file that overrides it. A corpus without a profile gets a generic one bu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -53,6 +55,57 @@ class Profile(BaseModel):
     common_names: list[str] = Field(
         default_factory=list, description="Names so frequent in the corpus that a question naming them pins nothing."
     )
+    translations: dict[Literal["ko"], dict[str, Any]] = Field(
+        default_factory=dict, description="Per language, the fields above in that language (``ko:`` for Korean)."
+    )
+
+    def in_language(self, language: str) -> Profile:
+        """The profile in ``language``: its own translation, else built-in wording for the generic texts.
+
+        A field the profile translates wins; a field it leaves at the English default takes the built-in Korean
+        default; anything else (a scope the profile wrote only in English) stays as written.
+        """
+        if language == "en":
+            return self
+        return self._translated.get(language, self)
+
+    @cached_property
+    def _translated(self) -> dict[str, Profile]:
+        out = {}
+        base = self.model_dump(exclude={"translations"})
+        for language, defaults in _BUILT_IN.items():
+            fields = type(self).model_fields
+            merged = {
+                **base,
+                **{k: v for k, v in defaults.items() if base.get(k) == fields[k].default},
+                **self.translations.get(language, {}),  # type: ignore[call-overload]
+            }
+            out[language] = Profile.model_validate(merged)
+        return out
+
+
+#: The generic texts in other languages, for profiles that do not translate them.
+_BUILT_IN: dict[str, dict[str, Any]] = {
+    "ko": {
+        "no_answer": "지식 베이스에서 그 내용을 찾지 못했습니다. 추측해서 답하지 않겠습니다.",
+        "after_date": "지식 베이스는 {as_of}까지의 일만 다루므로 그 질문에는 답할 수 없습니다.",
+        "false_premise": "질문이 전제로 하는 내용({premise})은 지식 베이스에 나오지 않으므로 설명하지 않겠습니다.",
+        "instructions_only": "저는 지식 베이스의 문서로 질문에 답할 뿐, 메시지 안의 지시는 따르지 않습니다.",
+        "refusal": (
+            "누군가의 연락처, 주소, 기록 같은 개인정보를 찾거나 알려드릴 수 없습니다. "
+            "이 도우미는 개인 기록을 갖고 있지 않고 문서만 갖고 있습니다."
+        ),
+        "reply_greeting": "안녕하세요.\n\n문의해 주셔서 감사합니다.",
+        "reply_refusal": "개인정보 보호를 위해 어떤 분의 개인정보도 조회하거나 확인하거나 알려드릴 수 없습니다.",
+        "reply_closing": "감사합니다.\n고객지원팀 드림",
+        "about_not_advice": "**법률 자문이 아닙니다.** 답변은 위 문서를 인용한 것이며, 개인 사안은 전문가에게 문의하세요.",
+    }
+}
+
+#: Said before English quotes that answer a Korean question (no Korean source stated the answer).
+QUOTING_OTHER_LANGUAGE = {
+    "ko": "한국어 자료에는 이 내용이 없어, 영어 자료의 문장을 그대로 인용합니다.",
+}
 
 
 def parse_profile(text: str, where: str) -> Profile:
@@ -96,4 +149,12 @@ def generic_profile(titles: Sequence[str]) -> Profile:
         subject="these documents",
         intro="Ask about the documents in this knowledge base. Every sentence is quoted from a source.",
         scope=f"I can answer questions about what my documents cover: {listing}." if shown else "",
+        translations={
+            "ko": {
+                "title": "문서 기반 답변",
+                "subject": "이 문서들",
+                "intro": "이 지식 베이스의 문서에 대해 물어보세요. 모든 문장은 출처에서 인용합니다.",
+                "scope": f"제 문서가 다루는 내용에 대해 답할 수 있습니다: {listing}." if shown else "",
+            }
+        },
     )

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         None, description="sentence-transformers model folder; unset = the bundled all-MiniLM-L6-v2."
     )
+    embedder: Literal["minilm", "e5", "minilm+e5"] = Field(
+        "minilm", description="Embedding model: minilm (English), e5 (multilingual-e5-small) or both fused."
+    )
     model_name: str = Field(DEFAULT_MODEL_NAME, description="Name recorded with the collection for the model in use.")
     profile: Path | None = Field(
         None, description="Corpus profile YAML (scope, refusal and page wording, synonyms); unset = the ingested one."

@@ -119,10 +119,27 @@ def _add(text: str, spans: list[tuple[int, int]], s: int, e: int) -> None:
 _STEMMER = snowballstemmer.stemmer("english")
 
 
+_HANGUL_RUN = re.compile(r"[가-힣]+|[^가-힣]+")
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens with stopwords removed, Snowball-stemmed (English); numbers and Hangul kept whole."""
+    """Lower-cased word tokens with stopwords removed, Snowball-stemmed (English); numbers kept whole.
+
+    Hangul becomes overlapping character pairs ("개인정보" -> 개인, 인정, 정보): Korean glues particles and endings to
+    its words, and pairs match "쿠팡은" with "쿠팡의" without a morphological analyser (the issue on Korean measured
+    pairs as good as kiwipiepy or mecab-ko for this). A one-syllable word stays whole.
+    """
     text = re.sub(r"['’]s\b", "", text.lower()).replace("-", " ")
-    return [_stem(t) for t in _HANGUL_OR_WORD.findall(text) if t not in STOPWORDS]
+    out: list[str] = []
+    for word in _HANGUL_OR_WORD.findall(text):
+        if word in STOPWORDS:
+            continue
+        for run in _HANGUL_RUN.findall(word):
+            if "가" <= run[0] <= "힣":
+                out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+            elif run != "_":
+                out.append(_stem(run))
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -137,3 +154,12 @@ def numbers(text: str) -> set[str]:
         norm = raw.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw) else raw.rstrip(",")
         found.add(norm)
     return found
+
+
+_HANGUL = re.compile(r"[가-힣]")
+
+
+def language_of(text: str) -> str:
+    """``ko`` when Hangul makes up a third or more of the text's letters, else ``en``."""
+    letters = sum(ch.isalpha() for ch in text)
+    return "ko" if letters and len(_HANGUL.findall(text)) * 3 >= letters else "en"

@@ -16,6 +16,7 @@ class HashEmbedder:
 
     def __init__(self, name: str = "test/hash-embedder", dim: int = 64) -> None:
         self.name = name
+        self.languages = ("en", "ko")
         self._dim = dim
 
     @property
@@ -23,7 +24,7 @@ class HashEmbedder:
         """Embedding dimension."""
         return self._dim
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 64, *, query: bool = False) -> np.ndarray:
         """One L2-normalised vector per text."""
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):

@@ -77,7 +77,8 @@ def ask(pg, question: str, replies: int) -> object:  # type: ignore[no-untyped-d
     pg.wait_for_function(
         "n => { const m = document.querySelectorAll('#chat [data-testid=\"bot\"]'); const t = m[n] && m[n].innerText;"
         " return t && (t.includes('Sources') || t.includes('Not in the knowledge base') || t.includes(\"can't help\")"
-        " || t.includes('Please rephrase')); }",
+        " || t.includes('Please rephrase') || t.includes('출처') || t.includes('지식 베이스에 없는')"
+        " || t.includes('도와드릴 수 없습니다') || t.includes('다시 써 주세요')); }",
         arg=replies - 1,
     )
     return bot.nth(replies - 1)
@@ -112,6 +113,28 @@ def test_in_scope_answer_shows_markers_and_expandable_sources(live_server, page)
     about = page.locator("#about").inner_text()
     assert "nothing is sent anywhere" in about and "events after that date are not covered" in about
     shot(page, "public-answer")
+
+
+def test_a_korean_browser_gets_the_korean_page_and_a_korean_answer(live_server, browser):
+    context = _context(browser, viewport={"width": 1200, "height": 1400}, locale="ko-KR")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    try:
+        pg.goto(live_server["url"] + "/")
+        pg.wait_for_selector("#question textarea")
+        assert pg.url.rstrip("/").endswith("/ko")  # Accept-Language: ko-KR sends the browser to the Korean view
+        assert "예시 질문" in pg.inner_text("body") and pg.get_attribute("#question textarea", "placeholder")
+        text = ask(pg, "쿠팡 과징금은 얼마인가요?", 1).inner_text()
+        assert "[1]" in text and "출처" in text
+        assert re.search(r"[가-힣]{2,}.*\[1\]", text, re.S), text  # the cited sentence itself is Korean
+        reply = pg.locator('#chat [data-testid="bot"]').first
+        reply.locator("details.kb-source").first.locator("summary").click()
+        shot(pg, "public-korean-answer")
+        pg.click("text=English")
+        pg.wait_for_selector("#question textarea")
+        assert "Example questions" in pg.inner_text("body")
+    finally:
+        context.close()
 
 
 def test_out_of_scope_shows_an_abstention_with_what_it_can_do(live_server, page):
