@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -154,12 +154,16 @@ def _best_span(sentence: str, e: Evidence) -> tuple[int, int]:
     return max(e.spans, key=lambda s: (len(words & set(tokenize(text[s[0] : s[1]]))), -s[0]))
 
 
-def guard(reply: str, evidence: Sequence[Evidence]) -> Guarded:
+def guard(
+    reply: str, evidence: Sequence[Evidence], similarity: Callable[[str, str], float] | None = None
+) -> Guarded:
     """Keep only the reply's sentences that cite given evidence and are supported by it.
 
     Args:
         reply: The model's text.
         evidence: The evidence it was given.
+        similarity: Multilingual cosine of two texts, to check a sentence written in another language than its
+            evidence (a Korean answer from English sources).
 
     Returns:
         The kept sentences renumbered ``[1]..[k]`` in order of first citation, with one citation per evidence
@@ -179,7 +183,7 @@ def guard(reply: str, evidence: Sequence[Evidence]) -> Guarded:
             and len(cited) == len(set(cites))
             and not gives_orders(sentence)
             and not NOT_IN_KB.search(sentence)
-            and verify_sentence(sentence, " ".join(e.text for e in cited)).supported
+            and verify_sentence(sentence, " ".join(e.text for e in cited), similarity).supported
         )
         if ok:
             kept.append((sentence, cited))

@@ -356,7 +356,7 @@ class AnswerService:
         except LLMError as exc:
             log.warning("LLM server failed, answering extractively: %s", exc)
             return answer.model_copy(update={"fallback": True, "fallback_reason": f"LLM error: {exc}"})
-        guarded = guard(reply, evidence)
+        guarded = guard(reply, evidence, self.similarity)
         if not guarded.citations:
             why = (
                 "the model found no answer in the evidence"
@@ -376,6 +376,15 @@ class AnswerService:
                 "retrieved": self._retrieved(state, cited),
             }
         )
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine of two texts by the model that serves both their languages (for cross-language checks)."""
+        needed = {language_of(a), language_of(b)}
+        parts = getattr(self.embedder, "parts", (self.embedder,))
+        model = next((p for p in parts if needed <= set(p.languages)), self.embedder)
+        va, vb = model.encode([a, b])
+        norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+        return float(va @ vb) / norm if norm else 0.0
 
     @cached_property
     def llm(self) -> Any:

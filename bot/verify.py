@@ -6,14 +6,18 @@ is checked at run time is exactly what is scored.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from kb.text import numbers, tokenize
+from kb.text import amounts, language_of, numbers, tokenize
 
 #: Share of a sentence's content words that must occur in its cited evidence.
 MIN_COVERAGE = 0.8
+#: A sentence in another language than its evidence (a Korean sentence citing an English source) cannot be checked
+#: word by word; its numbers must match by value and the multilingual model must find it this similar to the evidence.
+MIN_CROSS_LANGUAGE_SIMILARITY = 0.85
 _MARKERS = re.compile(r"\s*\[(\d+)\]")
 _CLAIM = re.compile(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", re.DOTALL)
 _ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zA-Z]+(?:[- ][A-Z][a-zA-Z]+)*)")
@@ -67,15 +71,31 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     return claims
 
 
-def verify_sentence(sentence: str, evidence: str) -> Verdict:
+def _unsupported_numbers(sentence: str, evidence: str) -> list[str]:
+    """The sentence's numbers whose value the evidence does not state (6,247억 원 matches 624.7 billion won)."""
+    have = {v for _, v in amounts(evidence)}
+    for n in numbers(evidence):
+        try:
+            have.add(float(n))
+        except ValueError:
+            continue
+    return [raw for raw, v in amounts(sentence) if not any(math.isclose(v, h, rel_tol=1e-9) for h in have)]
+
+
+def verify_sentence(
+    sentence: str, evidence: str, similarity: Callable[[str, str], float] | None = None
+) -> Verdict:
     """Check one sentence against the text it cites.
 
-    A sentence is supported when every number in it occurs in the evidence, every capitalised name
-    does too, and at least :data:`MIN_COVERAGE` of its content words do.
+    A sentence is supported when every number in it states a value the evidence states, every capitalised name
+    occurs in the evidence, and at least :data:`MIN_COVERAGE` of its content words do. A sentence in another
+    language than its evidence is checked by its numbers and by ``similarity`` (the multilingual model's cosine),
+    and is unsupported when no similarity is given.
 
     Args:
         sentence: The answer sentence without its markers.
         evidence: The cited evidence, concatenated.
+        similarity: Cosine of two texts in a multilingual space, for sentences in another language.
 
     Returns:
         A :class:`Verdict` (``cites`` left empty for the caller to fill).
@@ -83,9 +103,16 @@ def verify_sentence(sentence: str, evidence: str) -> Verdict:
     """
     if not evidence.strip():
         return Verdict(sentence, [], False, "cites no evidence")
-    missing_numbers = numbers(sentence) - numbers(evidence)
+    missing_numbers = _unsupported_numbers(sentence, evidence)
     if missing_numbers:
-        return Verdict(sentence, [], False, f"numbers not in evidence: {', '.join(sorted(missing_numbers))}")
+        return Verdict(sentence, [], False, f"numbers not in evidence: {', '.join(missing_numbers)}")
+    if language_of(sentence) != language_of(evidence):
+        if similarity is None:
+            return Verdict(sentence, [], False, "in another language than its evidence, with no model to compare")
+        score = similarity(sentence, evidence)
+        if score < MIN_CROSS_LANGUAGE_SIMILARITY:
+            return Verdict(sentence, [], False, f"in another language and only {score:.2f} similar to its evidence")
+        return Verdict(sentence, [], True, "", score)
     low_evidence = evidence.lower()
     missing_names = [e for e in _ENTITY.findall(sentence) if e.lower() not in low_evidence]
     if missing_names:

@@ -160,6 +160,49 @@ _HANGUL = re.compile(r"[가-힣]")
 
 
 def language_of(text: str) -> str:
-    """``ko`` when Hangul makes up a third or more of the text's letters, else ``en``."""
-    letters = sum(ch.isalpha() for ch in text)
-    return "ko" if letters and len(_HANGUL.findall(text)) * 3 >= letters else "en"
+    """``ko`` when the Hangul syllables, counted three letters each, at least match the other letters, else ``en``.
+
+    A syllable carries about as much as three Latin letters, so "쿠팡 data breach 보상" is Korean and an English
+    sentence quoting "Talpang (탈팡)" is English.
+    """
+    hangul = len(_HANGUL.findall(text))
+    other = sum(ch.isalpha() for ch in text) - hangul
+    return "ko" if hangul and hangul * 3 >= other else "en"
+
+
+_SCALE = {
+    "thousand": 1e3,
+    "million": 1e6,
+    "billion": 1e9,
+    "trillion": 1e12,
+    "만": 1e4,
+    "억": 1e8,
+    "조": 1e12,
+}
+_AMOUNT = re.compile(
+    r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion|trillion|만|억|조)?(?:\s*(?:won|원|%))?",
+    re.I,
+)
+
+
+def amounts(text: str) -> list[tuple[str, float]]:
+    """Each number in a text with its value, scale words applied: "624.7 billion" and "6,247억" are both 6.247e11.
+
+    Korean compounds add up ("1조 6,850억 원" is 1.685e12, "3,370만" is 3.37e7), so a Korean sentence's figure can be
+    checked against an English source and back. Returns ``(as written, value)`` pairs in order.
+    """
+    out: list[tuple[str, float]] = []
+    pending: tuple[str, float, float] | None = None  # a Korean amount still open to a smaller unit: 1조 -> 6,850억
+    for m in _AMOUNT.finditer(text):
+        raw, unit = m.group(1).rstrip(","), (m.group(2) or "").lower()
+        try:
+            value = float(raw.replace(",", "")) * _SCALE.get(unit, 1.0)
+        except ValueError:
+            continue
+        scale = _SCALE.get(unit, 1.0)
+        if pending and unit in ("만", "억") and scale < pending[2] and m.start() - pending[1] <= 2:
+            out[-1] = (f"{out[-1][0]} {raw}{unit}", out[-1][1] + value)
+        else:
+            out.append((raw + unit, value))
+        pending = (raw, m.end(), scale) if unit in ("조", "억") else None
+    return out
