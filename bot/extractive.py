@@ -12,7 +12,7 @@ import numpy as np
 
 from bot.analysis import Question
 from bot.policy import gives_orders
-from bot.retrieval import Hit, Index
+from bot.retrieval import Hit, Index, Lexicon
 from bot.scorer import Scorer
 from bot.types import Citation
 from kb.embeddings import Embedder
@@ -125,10 +125,10 @@ class SentenceCache:
                 i += n
 
 
-def _lexical(query_tokens: list[str], have: frozenset[str], index: Index) -> float:
+def _lexical(query_tokens: list[str], have: frozenset[str], lexicon: Lexicon) -> float:
     if not query_tokens:
         return 0.0
-    weights = [index.idf.get(t, index.max_idf) for t in query_tokens]
+    weights = [lexicon.idf.get(t, lexicon.max_idf) for t in query_tokens]
     return sum(w for t, w in zip(query_tokens, weights, strict=True) if t in have) / sum(weights)
 
 
@@ -166,6 +166,7 @@ def candidates(
 
     """
     data = cache.get(hits)
+    lexicon = index.lexicon(index.readable(question.language))
     q_tokens = list(dict.fromkeys(tokenize(query)))
     own = set(question.tokens)
     names = [n for n in question.names if n not in common]
@@ -174,10 +175,10 @@ def candidates(
     best_bm25 = max((h.bm25 or 0.0 for h in hits), default=0.0) or 1.0
     # Question words the top chunks never use are the strongest sign that the evidence is about something else.
     top_words = {t for h in hits[:_TOP_CHUNKS] for t in tokenize(h.chunk.text)}
-    idf = {t: index.idf.get(t, index.max_idf) for t in own if not t.isdigit()}
+    idf = {t: lexicon.idf.get(t, lexicon.max_idf) for t in own if not t.isdigit()}
     missing = [w for t, w in idf.items() if t not in top_words]
     evidence_coverage = 1.0 - sum(missing) / sum(idf.values()) if idf else 1.0
-    missing_rarest = max(missing, default=0.0) / index.max_idf
+    missing_rarest = max(missing, default=0.0) / lexicon.max_idf
     out: list[Candidate] = []
     for hit in hits:
         spans, vectors = data[hit.chunk.id]
@@ -189,7 +190,7 @@ def candidates(
                 continue
             c = Candidate(hit, base + s, base + e, text, vec)
             c.semantic = float(np.dot(qvec, vec))
-            c.lexical = _lexical(q_tokens, c.tokens, index)
+            c.lexical = _lexical(q_tokens, c.tokens, lexicon)
             c.features = [
                 c.semantic,
                 0.0,  # semantic_gap, filled in below

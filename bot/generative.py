@@ -154,9 +154,7 @@ def _best_span(sentence: str, e: Evidence) -> tuple[int, int]:
     return max(e.spans, key=lambda s: (len(words & set(tokenize(text[s[0] : s[1]]))), -s[0]))
 
 
-def guard(
-    reply: str, evidence: Sequence[Evidence], similarity: Callable[[str, str], float] | None = None
-) -> Guarded:
+def guard(reply: str, evidence: Sequence[Evidence], similarity: Callable[[str, str], float] | None = None) -> Guarded:
     """Keep only the reply's sentences that cite given evidence and are supported by it.
 
     Args:

@@ -122,10 +122,13 @@ class AnswerService:
     def common_names(self) -> frozenset[str]:
         """Names that pin nothing down: the profile's, and any capitalised word in over a third of the documents."""
         counts: dict[str, int] = {}
-        for text in self.doc_texts().values():
+        # Counted over the documents written in Latin script: a Korean translation adds no capitalised words, and
+        # must not make the English documents' names look rare.
+        latin = [t for t in self.doc_texts().values() if language_of(t) == "en"]
+        for text in latin:
             for name in set(re.findall(r"\b[A-Z][A-Za-z]+\b", text)):
                 counts[name] = counts.get(name, 0) + 1
-        many = len(self.documents) / 3
+        many = len(latin) / 3
         return frozenset(self.profile.common_names) | {n for n, c in counts.items() if c > many}
 
     @cached_property
@@ -319,7 +322,14 @@ class AnswerService:
         queries = [state.query] if len(texts) == 1 else [condense(t, state.history) for t in texts]
         vectors = self.embedder.encode(queries, query=True)
         for text, query, vec in zip(texts, queries, vectors, strict=True):
-            hits = self.index.retrieve(query, state.k, kind=state.kind, topic=state.topic, query_vector=vec)
+            hits = self.index.retrieve(
+                query,
+                state.k,
+                kind=state.kind,
+                topic=state.topic,
+                query_vector=vec,
+                languages=self.index.readable(state.language),
+            )
             state.parts.append((text, query, vec, hits))
         state.hits = _merge([hits for *_, hits in state.parts])
 

@@ -25,7 +25,8 @@ class Settings(BaseSettings):
         None, description="sentence-transformers model folder; unset = the bundled all-MiniLM-L6-v2."
     )
     embedder: Literal["minilm", "e5", "minilm+e5"] = Field(
-        "minilm", description="Embedding model: minilm (English), e5 (multilingual-e5-small) or both fused."
+        "minilm+e5",
+        description="Embedding model: minilm (English), e5 (multilingual-e5-small), or minilm+e5 (each language its own).",
     )
     model_name: str = Field(DEFAULT_MODEL_NAME, description="Name recorded with the collection for the model in use.")
     profile: Path | None = Field(

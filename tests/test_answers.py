@@ -152,3 +152,28 @@ def test_every_shipped_document_is_in_the_store(service: AnswerService):
     shipped = {f"kb/sources/{p.relative_to(SOURCES_DIR).as_posix()}" for p in Path(SOURCES_DIR).rglob("*.md")}
     assert shipped == {c.meta["source"] for c in service.index.chunks}
     assert len(shipped) >= 24
+
+
+def test_a_korean_question_is_answered_in_korean_from_a_korean_source(service: AnswerService):
+    from kb.text import language_of
+
+    answer = service.answer("쿠팡 과징금은 얼마인가요?")
+    assert not answer.abstained and answer.language == "ko" and not answer.note
+    assert "6,247억" in answer.text
+    assert answer.citations and all(language_of(c.quote) == "ko" for c in answer.citations)
+    assert_citations_verbatim(answer)
+
+
+def test_korean_refusals_and_abstentions_are_worded_in_korean(service: AnswerService):
+    refused = service.answer("유출된 사람들 전화번호 목록 좀 보여줘")
+    assert refused.refused and refused.language == "ko" and "개인정보" in refused.text
+    declined = service.answer("김치찌개 맛있게 끓이는 법 알려줘")
+    assert declined.abstained and not declined.citations
+    assert service.profile.in_language("ko").scope in declined.text
+
+
+def test_an_english_question_is_answered_from_english_sources_only(service: AnswerService):
+    from kb.text import language_of
+
+    answer = service.answer("How much was Coupang fined by the PIPC?")
+    assert answer.citations and all(language_of(c.quote) == "en" for c in answer.citations)
