@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from bot.feedback import FeedbackStore
 from bot.present import pieces
-from bot.service import AnswerService
+from bot.service import AnswerService, check_unicode
 from bot.types import Answer, Turn
 from kb.errors import InputError, KBError
+from kb.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
-        return _error(request, str(exc), 400)
+        return _error(request, str(exc), exc.status)
+
+    @app.middleware("http")
+    async def _body_limit(request: Request, call_next: Any) -> Any:
+        """Refuse a body larger than ``KB_MAX_REQUEST_BYTES`` before reading it (413, the limit named)."""
+        limit = getattr(app.state, "max_request_bytes", None)
+        size = request.headers.get("content-length", "")
+        if limit and size.isdigit() and int(size) > limit:
+            return _error(request, f"The request body is too large ({size} bytes; the limit is {limit}).", 413)
+        return await call_next(request)
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -171,6 +181,23 @@ def _stream(answer: Answer, model: str) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
+def _check_feedback(req: FeedbackRequest, settings: Settings) -> None:
+    """Reject a feedback request larger than anything the server answers, naming the limit (422)."""
+    a = req.answer
+    limit = settings.max_answer_chars
+    if len(a.question) > settings.max_question_chars:
+        raise APIError(f"answer.question is too long (the limit is {settings.max_question_chars}).", 422)
+    if len(a.text) > limit or sum(len(c.quote) for c in a.citations) > limit:
+        raise APIError(f"answer.text or its quotes are too long (the limit is {limit}, KB_MAX_ANSWER_CHARS).", 422)
+    if len(a.citations) > settings.max_sentences * 4:
+        raise APIError(f"answer.citations holds more than {settings.max_sentences * 4} citations.", 422)
+    try:
+        for text in (a.question, a.text, req.comment, *(f"{c.title}{c.section}{c.source}" for c in a.citations)):
+            check_unicode(text)
+    except InputError as exc:
+        raise APIError(str(exc), 422) from None
+
+
 def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
     """The API routes over one shared service and feedback store."""
     router = APIRouter()
@@ -210,6 +237,7 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
     @router.post("/api/feedback", tags=["api"], status_code=201)
     def add_feedback(req: FeedbackRequest) -> dict[str, int]:
         """Store a thumbs up/down on an answer (personal data masked)."""
+        _check_feedback(req, service.settings)
         row = feedback.add(req.answer, 1 if req.rating == "up" else -1, comment=req.comment, surface="api")
         return {"id": row}
 

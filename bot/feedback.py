@@ -70,7 +70,15 @@ class FeedbackStore:
         """
         if rating not in (1, -1):
             raise ValueError("rating must be 1 (up) or -1 (down)")
-        cites = [{"n": c.n, "title": c.title, "section": c.section, "source": c.source} for c in answer.citations]
+        cites = [
+            {
+                "n": c.n,
+                "title": mask_personal_data(c.title),
+                "section": mask_personal_data(c.section),
+                "source": mask_personal_data(c.source),
+            }
+            for c in answer.citations
+        ]
         row = (
             datetime.now(UTC).isoformat(timespec="seconds"),
             rating,

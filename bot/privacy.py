@@ -7,7 +7,9 @@ import re
 # Order matters: resident-registration numbers look like long digit runs a phone pattern would also take.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\w.])\d{6}\s?-\s?[1-8]\d{6}(?!\d)|(?<![\w.,])\d{6}[1-8]\d{6}(?![\d,])"), "[resident-number]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    # The look-behind lets a match start only where a run of address characters starts, so a long run without an
+    # "@" is scanned once, not once per position (the pattern was quadratic: 60,000 letters froze the server).
+    (re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     # Korean mobile and landline numbers, international forms, and NANP-style (555) 123-4567.
     (
         re.compile(

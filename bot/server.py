@@ -49,6 +49,7 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
         description="Grounded answers with verified citations. OpenAI-compatible chat at /v1.",
         version="0.1.0",
     )
+    app.state.max_request_bytes = settings.max_request_bytes
     install_error_handlers(app)
     app.include_router(build_router(service, feedback))
 

@@ -175,8 +175,9 @@ class AnswerService:
             raise InputError("The search query is empty.")
         if not 1 <= k <= 50:
             raise InputError(f"Invalid k '{k}': choose a whole number from 1 to 50.")
+        languages = self.index.readable(language_of(query))  # the sources an answer in this language would use
         with self._lock:
-            return self.index.retrieve(query.strip(), k)
+            return self.index.retrieve(query.strip(), k, languages=languages)
 
     @cached_property
     def chain(self) -> Any:
@@ -266,6 +267,20 @@ class AnswerService:
             raise InputError(
                 f"Invalid history: each turn needs 'role' ('user' or 'assistant') and 'content'. {str(exc).splitlines()[0]}"
             ) from None
+        limits = self.settings
+        if len(history) > limits.max_history_turns:
+            raise InputError(
+                f"The history is too long ({len(history)} turns; the limit is {limits.max_history_turns}, "
+                "KB_MAX_HISTORY_TURNS)."
+            )
+        chars = sum(len(t.content) for t in history)
+        if chars > limits.max_history_chars:
+            raise InputError(
+                f"The history is too long ({chars} characters; the limit is {limits.max_history_chars}, "
+                "KB_MAX_HISTORY_CHARS)."
+            )
+        for text in (question, *(t.content for t in history)):
+            check_unicode(text)
         k = inp.get("k")
         k = self.settings.top_k if k is None else k
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
@@ -500,6 +515,14 @@ class AnswerService:
             retrieved=self._retrieved(state, set()),
             rewritten_question=state.query,
         )
+
+
+def check_unicode(text: str) -> None:
+    """Raise :class:`InputError` for text that cannot be written as UTF-8 (a lone surrogate, for example)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("The text holds characters that are not valid Unicode (a lone surrogate).", 422) from None
 
 
 def _merge(rankings: list[list[Hit]]) -> list[Hit]:

@@ -45,10 +45,17 @@ def _about(service: AnswerService, language: Language = "en") -> str:
     )
 
 
-def _history(records: list[dict[str, Any]]) -> list[Turn]:
+def _history(records: list[dict[str, Any]], max_turns: int = 40, max_chars: int = 20000) -> list[Turn]:
+    """The conversation's latest turns that fit the service's history limits (older ones are dropped, not sent)."""
     turns: list[Turn] = []
-    for r in records:
-        turns += [Turn(role="user", content=r["question"]), Turn(role="assistant", content=r["answer"]["text"])]
+    chars = 0
+    for r in reversed(records):
+        pair = [Turn(role="user", content=r["question"]), Turn(role="assistant", content=r["answer"]["text"])]
+        size = sum(len(t.content) for t in pair)
+        if len(turns) + 2 > max_turns or chars + size > max_chars:
+            break
+        turns[:0] = pair
+        chars += size
     return turns
 
 
@@ -65,7 +72,8 @@ def public_page(service: AnswerService, feedback: FeedbackStore, language: Langu
             return
         messages = [*messages, {"role": "user", "content": user_markdown(question)}]
         try:
-            answer = service.answer(question, _history(records))
+            limits = service.settings
+            answer = service.answer(question, _history(records, limits.max_history_turns, limits.max_history_chars))
         except InputError as exc:
             messages.append({"role": "assistant", "content": f"**{w['rephrase']}** {html.escape(str(exc))}"})
             yield "", messages, records

@@ -22,4 +22,8 @@ class IngestError(KBError):
 
 
 class InputError(KBError):
-    """A question or request is malformed (empty, too long, wrong type)."""
+    """A question or request is malformed (empty, too long, wrong type); ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         None, description="Confidence below which the bot abstains; unset = the calibrated value."
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    max_history_turns: int = Field(40, ge=0, le=1000, description="Most earlier turns a question may carry.")
+    max_history_chars: int = Field(20000, ge=0, description="Most characters of earlier turns, all turns together.")
+    max_answer_chars: int = Field(
+        20000, ge=100, description="Longest answer text (and citations) a feedback request may carry."
+    )
+    max_request_bytes: int = Field(
+        1_000_000, ge=1000, description="Largest HTTP request body accepted; larger ones get 413."
+    )
     log_level: str = Field("WARNING", description="Log level for entry points.")
     answer_mode: Literal["extractive", "generative"] = Field(
         "extractive", description="extractive (no LLM) or generative (needs KB_LLM_BASE_URL; guarded, falls back)."

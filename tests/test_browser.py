@@ -130,7 +130,9 @@ def test_a_korean_browser_gets_the_korean_page_and_a_korean_answer(live_server, 
         reply = pg.locator('#chat [data-testid="bot"]').first
         reply.locator("details.kb-source").first.locator("summary").click()
         shot(pg, "public-korean-answer")
-        pg.click("text=English")
+        switch = pg.locator("#kb-title a", has_text="English")
+        assert switch.get_attribute("href") == "/?lang=en"
+        pg.goto(live_server["url"] + "/?lang=en")  # the switch keeps English even for a Korean browser
         pg.wait_for_selector("#question textarea")
         assert "Example questions" in pg.inner_text("body")
     finally:

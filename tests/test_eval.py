@@ -245,7 +245,9 @@ def test_baseline_files(tmp_path: Path):
     with pytest.raises(InputError, match="not an eval baseline"):
         load_baseline(tmp_path / "bad.json")
     shipped = load_baseline(Path("eval/baseline.json"))
-    assert shipped is not None and len(shipped["items"]) == len([i for i in load_items(split="test") if i.language == "en"])
+    assert shipped is not None and len(shipped["items"]) == len(
+        [i for i in load_items(split="test") if i.language == "en"]
+    )
 
 
 # --- broken settings must fail the gate (real model, real store) --------------------------------------------
