@@ -220,7 +220,7 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
             "documents": len(service.documents),
             "model": service.embedder.name,
             "as_of": service.as_of,
-            "store": service.store.location,
+            "store": "server" if service.settings.chroma_host else "embedded",
         }
         return JSONResponse(body, 200 if chunks > 0 else 503)
 

@@ -46,8 +46,14 @@ def render_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+#: Markdown and autolink syntax as character references: with no bare "(", "!" or ":" a document's
+#: ``![x](http://...)``, ``[x](...)`` or ``https://...`` cannot become an image or a live link.
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "()!*_`~#|\\:@"})
+
+
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    """HTML-escaped, and Markdown made inert: a document's ``![x](http://...)`` shows as text, loads nothing."""
+    return html.escape(text, quote=True).translate(_MARKDOWN)
 
 
 def sources_html(answer: Answer) -> str:
@@ -59,7 +65,9 @@ def sources_html(answer: Answer) -> str:
     for c in answer.citations:
         url = safe_url(c.url)
         link = (
-            f' · <a href="{_esc(url)}" target="_blank" rel="noopener noreferrer">{w["source_link"]}</a>' if url else ""
+            f' · <a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{w["source_link"]}</a>'
+            if url
+            else ""
         )
         date = f" · {w['as_of']} {_esc(c.as_of)}" if c.as_of else ""
         items.append(

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from bot.api import build_router, install_error_handlers
 from bot.feedback import FeedbackStore
@@ -48,6 +48,10 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
         title="Coupang breach & PIPA knowledge base",
         description="Grounded answers with verified citations. OpenAI-compatible chat at /v1.",
         version="0.1.0",
+        # Swagger UI and ReDoc load scripts and fonts from a CDN; nothing here may reach the network, so the
+        # interactive docs are off and the schema stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.max_request_bytes = settings.max_request_bytes
     install_error_handlers(app)
@@ -78,6 +82,17 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
             return HTMLResponse(f"<!doctype html><title>Staff console closed</title><p>{STAFF_CLOSED}</p>", 403)
 
     from bot.i18n import page_language
+
+    @app.middleware("http")
+    async def hardening(request: Request, call_next: Any) -> Response:
+        """No uploads to the pages (they need none); no framing and no type sniffing on any response."""
+        if request.method == "POST" and request.url.path.endswith("/gradio_api/upload"):
+            return JSONResponse({"error": "Uploads are off: the pages take no files."}, status_code=403)
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        return response
 
     @app.middleware("http")
     async def korean_browsers(request: Request, call_next: Any) -> Response:

@@ -106,11 +106,17 @@ def _markdown(raw: str, path: Path) -> Document:
     as_of = meta.get("as_of", "")
     if isinstance(as_of, (dt.date, dt.datetime)):
         as_of = as_of.isoformat()[:10]
+    as_of = str(as_of or "")
+    if as_of:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise IngestError(f"invalid as_of '{as_of[:40]}' in front matter (write a date: YYYY-MM-DD)") from None
     return Document(
         text=raw,
         title=str(meta.get("title") or _first_heading(raw) or path.stem.replace("-", " ").replace("_", " ")),
         kind=kind,
-        as_of=str(as_of or ""),
+        as_of=as_of,
         topics=[str(t) for t in meta.get("topics", []) or []],
         urls=[str(u) for u in meta.get("sources", []) or []],
     )

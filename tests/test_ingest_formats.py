@@ -88,6 +88,7 @@ def test_docx_headings_and_paragraphs(tmp_path: Path):
         ("broken.docx", b"PK\x03\x04 not a zip at all", "corrupt DOCX"),
         ("table.xlsx", b"whatever", "unsupported file type '.xlsx'"),
         ("bad.md", b"---\ntitle: [unclosed\n---\nbody", "bad YAML front matter"),
+        ("date.md", b"---\nas_of: <script>soon</script>\n---\nbody text", "invalid as_of"),
     ],
 )
 def test_bad_files_raise_one_line_reasons(tmp_path: Path, name: str, content: bytes, reason: str):

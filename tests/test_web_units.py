@@ -84,7 +84,7 @@ def test_pieces_split_after_each_marker():
 
 def test_page_markdown_escapes_everything_and_drops_unsafe_links():
     html = page_markdown(_answer())
-    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert&#40;1&#41;&gt;" in html
     assert "T &lt;b&gt;" in html and "javascript:" not in html
     assert 'href="https://e.org/a?b=1&amp;c=2"' in html
     assert page_markdown(_answer(), shown=1).startswith("First [1]") and "Sources" not in page_markdown(
@@ -95,6 +95,11 @@ def test_page_markdown_escapes_everything_and_drops_unsafe_links():
     )
     assert safe_url("ftp://x") == "" and safe_url("https://ok.org/p") == "https://ok.org/p"
     assert sources_html(_answer(citations=[])) == ""
+    # Markdown from a document is inert: no image is loaded and no link is live.
+    inert = page_markdown(
+        _answer(text="See ![x](http://evil.example/i.png) and [y](https://e.org) or https://e.org [1]")
+    )
+    assert "](" not in inert and "http://" not in inert and "https://" not in inert.split("<div")[0]
 
 
 def test_customer_reply_kinds():
@@ -128,6 +133,10 @@ def test_feedback_store_masks_orders_filters_and_exports(tmp_path):
     assert len(csv_text.strip().splitlines()) == 3
     with pytest.raises(ValueError):
         store.add(_answer(), 0)
+    assert (tmp_path / "f" / "fb.sqlite3").stat().st_mode & 0o777 == 0o600
+    store.add(_answer(question="=HYPERLINK(1)"), -1, comment="@SUM(A1)")
+    cells = store.to_csv()
+    assert "'=HYPERLINK" in cells and "'@SUM(A1)" in cells and ",=HYP" not in cells
 
 
 @pytest.mark.server
