@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping
 
 _N, _R, _P = 2**14, 8, 1
@@ -45,11 +47,39 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(want, got)
 
 
-def login_checker(users: Mapping[str, str]) -> Callable[[str, str], bool]:
-    """A ``(user, password) -> bool`` check over the configured users, for the staff console."""
+#: Failed logins a name may have before it is locked out; each further failure doubles the lockout.
+FREE_FAILURES = 5
+#: The first lockout, in seconds (then 2x, 4x, ... up to :data:`MAX_LOCKOUT`).
+FIRST_LOCKOUT = 2.0
+MAX_LOCKOUT = 15 * 60.0
+
+
+def login_checker(users: Mapping[str, str], clock: Callable[[], float] = time.monotonic) -> Callable[[str, str], bool]:
+    """A ``(user, password) -> bool`` check over the configured users, for the staff console.
+
+    Unknown names cost the same hash as known ones (a name cannot be guessed from the time an answer takes). After
+    :data:`FREE_FAILURES` failures a name is locked out for a growing time, during which every attempt fails at
+    once, without hashing, even with the right password; a success clears the count.
+    """
+    decoy = hash_password(secrets.token_urlsafe(16))
+    failures: dict[str, tuple[int, float]] = {}  # name -> (failures, locked until)
+    lock = threading.Lock()
 
     def check(user: str, password: str) -> bool:
+        now = clock()
+        with lock:
+            count, until = failures.get(user, (0, 0.0))
+        if now < until:
+            return False
         stored = users.get(user)
-        return stored is not None and verify_password(password, stored)
+        ok = verify_password(password, stored if stored is not None else decoy) and stored is not None
+        with lock:
+            if ok:
+                failures.pop(user, None)
+            else:
+                count += 1
+                wait = 0.0 if count < FREE_FAILURES else min(MAX_LOCKOUT, FIRST_LOCKOUT * 2 ** (count - FREE_FAILURES))
+                failures[user] = (count, now + wait)
+        return ok
 
     return check

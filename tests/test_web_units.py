@@ -157,3 +157,23 @@ def test_an_unexpected_error_is_a_bare_500(service, corpus_settings, monkeypatch
         v1 = httpx.post(server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
         assert v1.status_code == 500 and v1.json()["error"]["type"] == "server_error"
         assert "secret" not in v1.text
+
+
+def test_staff_login_locks_a_name_out_after_repeated_failures_and_hashes_unknown_names(monkeypatch):
+    import bot.auth as auth
+
+    now = [1000.0]
+    check = auth.login_checker({"ana": auth.hash_password("a good password")}, clock=lambda: now[0])
+    calls: list[str] = []
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda p, s: calls.append(s) or real(p, s))
+    assert not check("nobody", "whatever")
+    assert len(calls) == 1  # an unknown name costs a hash too
+    for _ in range(auth.FREE_FAILURES):
+        assert not check("ana", "wrong password")
+    hashed = len(calls)
+    assert not check("ana", "a good password")  # locked out: even the right password fails, and costs nothing
+    assert len(calls) == hashed
+    now[0] += auth.FIRST_LOCKOUT + 0.1
+    assert check("ana", "a good password")  # the lockout ends; a success clears the count
+    assert check("ana", "a good password")
