@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.feedback import FeedbackStore
 from bot.present import pieces
@@ -106,6 +107,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(request, _describe(exc), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers a body it cannot parse (invalid UTF-8, nesting too deep) with 400 {"detail": ...}; it is
+        # the same kind of error as invalid JSON, so it gets the same 422 {"error": ...}.
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            return _error(request, "The request body is not valid JSON (or not UTF-8, or nested too deeply).", 422)
+        return _error(request, str(exc.detail), exc.status_code)
 
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:

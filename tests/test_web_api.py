@@ -99,6 +99,15 @@ def test_malformed_json_is_a_4xx(live_server, content):
     assert response.json()["error"]
 
 
+@pytest.mark.parametrize("content", [b'{"question": "caf\xe9?"}', b'{"question": ' * 3000 + b'"x"' + b"}" * 3000])
+def test_unparseable_bodies_are_a_422_with_an_error(live_server, content):
+    response = httpx.post(
+        live_server["url"] + "/api/ask", content=content, headers={"content-type": "application/json"}, timeout=30
+    )
+    assert response.status_code == 422, response.text
+    assert "not valid JSON" in response.json()["error"]
+
+
 def test_a_lone_surrogate_is_a_422_on_every_surface(live_server):
     url = live_server["url"]
     for path, body in (
