@@ -28,6 +28,17 @@ from kb.profile import Profile
         ("write to kim.ji+x@mail.example.co.kr.", "write to [email]."),
         ("RRN 900101-1234567", "RRN [resident-number]"),
         ("RRN 9001011234567", "RRN [resident-number]"),
+        # the forms a first sweep found unmasked
+        ("+821012345678", "[phone]"),
+        ("010 - 1234 - 5678", "[phone]"),
+        ("번호010-1234-5678로 연락", "번호[phone]로 연락"),
+        ("RRN 900101\u20131234567", "RRN [resident-number]"),
+        ("RRN 900101 1234567", "RRN [resident-number]"),
+        ("card 4111111111111111", "card [card]"),
+        ("card 3782 822463 10005", "card [card]"),
+        ("kim\uff20example.com", "[email]"),
+        ("user%40example.com", "[email]"),
+        ("order 4111111111111112 ok", "order 4111111111111112 ok"),  # fails the Luhn check: not a card
         # figures from the knowledge base stay as they are
         ("33.7 million accounts, 624.7 billion won", "33.7 million accounts, 624.7 billion won"),
         ("33,700,000 users on 2025-11-29 within 72 hours", "33,700,000 users on 2025-11-29 within 72 hours"),
