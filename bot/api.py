@@ -247,6 +247,8 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
     def add_feedback(req: FeedbackRequest) -> dict[str, int]:
         """Store a thumbs up/down on an answer (personal data masked)."""
         _check_feedback(req, service.settings)
+        if not service.issued(req.answer):
+            raise APIError("answer: not an answer this server gave (send it back unchanged, with its answer_id).", 422)
         row = feedback.add(req.answer, 1 if req.rating == "up" else -1, comment=req.comment, surface="api")
         return {"id": row}
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import itertools
+import json
 import logging
 import re
+import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -211,7 +215,24 @@ class AnswerService:
             InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
 
         """
-        return self.chain.invoke({"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic})
+        answer: Answer = self.chain.invoke(
+            {"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic}
+        )
+        return answer.model_copy(update={"answer_id": self.sign(answer)})
+
+    @cached_property
+    def _key(self) -> bytes:
+        return (self.settings.secret or secrets.token_hex(32)).encode()
+
+    def sign(self, answer: Answer) -> str:
+        """The id of an answer this server gave: an HMAC of what it said, so a client cannot forge one."""
+        said = [answer.question, answer.text, answer.decision, [(c.source, c.quote) for c in answer.citations]]
+        digest = hmac.new(self._key, json.dumps(said, ensure_ascii=False).encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def issued(self, answer: Answer) -> bool:
+        """Whether ``answer`` is exactly one this server gave (its ``answer_id`` matches what it says)."""
+        return hmac.compare_digest(answer.answer_id, self.sign(answer))
 
     def run(self, request: dict[str, Any]) -> Answer:
         """The whole pipeline, one step after another, returning as soon as the answer is decided.

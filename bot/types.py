@@ -69,4 +69,7 @@ class Answer(BaseModel):
     mode: str = Field("extractive", description="Which writer produced the text: extractive or generative.")
     dropped_sentences: int = Field(0, description="Sentences removed because their evidence did not support them.")
     fallback: bool = Field(False, description="Generative mode fell back to the extractive answer.")
+    answer_id: str = Field(
+        "", description="The server's signature of this answer; feedback must carry it (forged answers are refused)."
+    )
     fallback_reason: str = ""

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(400, ge=16, le=4096, description="Longest generative reply.")
     host: str = Field("127.0.0.1", description="Address `kb serve` binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port `kb serve` listens on.")
+    secret: str | None = Field(
+        None,
+        description="Key that signs answer ids (share it between workers); unset = a random key per process.",
+    )
     staff_users: dict[str, str] = Field(
         default_factory=dict,
         description='Staff console logins as JSON {"user": "<hash from kb hash-password>"}; empty = console closed.',

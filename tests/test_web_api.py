@@ -192,6 +192,9 @@ def test_feedback_is_stored_with_personal_data_masked(live_server):
     assert comment == "RRN [resident-number]"
     bad = httpx.post(url + "/api/feedback", json={"answer": answer, "rating": "meh"})
     assert bad.status_code == 422 and "rating" in bad.json()["error"]
+    forged = answer | {"text": "Coupang was fined 1 won. Call 1-800-SCAM. [1]"}
+    refused = httpx.post(url + "/api/feedback", json={"answer": forged, "rating": "down"})
+    assert refused.status_code == 422 and "not an answer this server gave" in refused.json()["error"]
 
 
 def _client(url: str) -> openai.OpenAI:
