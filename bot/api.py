@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -249,7 +250,11 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
         _check_feedback(req, service.settings)
         if not service.issued(req.answer):
             raise APIError("answer: not an answer this server gave (send it back unchanged, with its answer_id).", 422)
-        row = feedback.add(req.answer, 1 if req.rating == "up" else -1, comment=req.comment, surface="api")
+        try:
+            row = feedback.add(req.answer, 1 if req.rating == "up" else -1, comment=req.comment, surface="api")
+        except sqlite3.Error as exc:  # read-only, full or locked database: the feedback store is unavailable
+            log.error("feedback not stored: %s", exc)
+            raise APIError(f"Feedback cannot be stored right now ({str(exc).splitlines()[0]}).", 503) from None
         return {"id": row}
 
     @router.get("/v1/models", tags=["openai"])

@@ -37,6 +37,8 @@ def _guard(fn: Any) -> Any:
     """Render product errors as one line on stderr."""
     import functools
 
+    import click
+
     from kb.errors import KBError
 
     @functools.wraps(fn)
@@ -47,6 +49,18 @@ def _guard(fn: Any) -> Any:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except (typer.Exit, click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise  # the command's own exit codes and usage errors
+        except OSError as exc:
+            # A full disk, a read-only folder, a file that vanished: one line naming the cause.
+            logging.getLogger(__name__).debug("OS error", exc_info=True)
+            _fail(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else f"{exc.strerror or exc}")
+        except Exception as exc:  # a corrupt store raises the storage library's own errors
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+            first = (str(exc).splitlines() or [""])[0][:300]
+            _fail(
+                f"{type(exc).__name__}: {first} (the store may be damaged: try 'kb ingest --reset'; KB_LOG_LEVEL=DEBUG shows the traceback)"
+            )
 
     return wrapper
 

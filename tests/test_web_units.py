@@ -188,3 +188,29 @@ def test_staff_login_locks_a_name_out_after_repeated_failures_and_hashes_unknown
     now[0] += auth.FIRST_LOCKOUT + 0.1
     assert check("ana", "a good password")  # the lockout ends; a success clears the count
     assert check("ana", "a good password")
+
+
+def test_cli_errors_are_one_line_naming_the_cause(capsys):
+    import sqlite3
+
+    import typer
+
+    from bot.cli import _guard
+
+    def raising(exc: BaseException):  # type: ignore[no-untyped-def]
+        def fn() -> None:
+            raise exc
+
+        return _guard(fn)
+
+    for exc, text in [
+        (OSError(28, "No space left on device", "/kb/chroma"), "No space left on device (/kb/chroma)"),
+        (sqlite3.DatabaseError("database disk image is malformed\nsecond line"), "database disk image is malformed"),
+    ]:
+        with pytest.raises(typer.Exit):
+            raising(exc)()
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and text in err and "Traceback" not in err and "second line" not in err
+    with pytest.raises(typer.Exit) as kept:
+        raising(typer.Exit(3))()  # a command's own exit code passes through untouched
+    assert kept.value.exit_code == 3 and capsys.readouterr().err == ""
