@@ -213,8 +213,8 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
     router = APIRouter()
 
     @router.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process is up."""
+    async def healthz() -> dict[str, str]:
+        """The process is up. It runs on the event loop, never queued behind answers in the worker threads."""
         return {"status": "ok"}
 
     @router.get("/readyz", tags=["health"])
