@@ -19,7 +19,7 @@ from bot.i18n import Language, words
 from bot.present import customer_reply, page_markdown, pieces, user_markdown
 from bot.service import AnswerService
 from bot.types import Answer, Turn
-from kb.errors import InputError
+from kb.errors import InputError, KBError
 from kb.store import coverage_note
 
 CSS = """
@@ -76,6 +76,10 @@ def public_page(service: AnswerService, feedback: FeedbackStore, language: Langu
             answer = service.answer(question, _history(records, limits.max_history_turns, limits.max_history_chars))
         except InputError as exc:
             messages.append({"role": "assistant", "content": f"**{w['rephrase']}** {html.escape(str(exc))}"})
+            yield "", messages, records
+            return
+        except KBError as exc:  # the store is down or hung: say so, keep the page alive
+            messages.append({"role": "assistant", "content": f"**{w['unavailable']}** {html.escape(str(exc))}"})
             yield "", messages, records
             return
         records = [*records, {"index": len(messages), "question": question, "answer": answer.model_dump()}]

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     collection: str = Field("coupang_kb", description="Chroma collection name (3+ characters).")
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store.")
     chroma_port: int = Field(8000, description="Chroma server port, used with KB_CHROMA_HOST.")
+    chroma_timeout: float = Field(
+        10.0, gt=0, le=600, description="Seconds to wait for the Chroma server before a request fails (503)."
+    )
     model_path: Path | None = Field(
         None, description="sentence-transformers model folder; unset = the bundled all-MiniLM-L6-v2."
     )

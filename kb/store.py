@@ -64,7 +64,7 @@ def make_client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+            return _http_client(settings, chroma_settings)
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001 - chromadb raises many types; render one line
@@ -74,6 +74,43 @@ def make_client(settings: Settings) -> Any:
             else f"store folder {settings.chroma_path}"
         )
         raise StoreError(f"Cannot open {where}: {exc}") from None
+
+
+def _http_client(settings: Settings, chroma_settings: Any) -> Any:
+    """A Chroma server client whose every request gives up after ``KB_CHROMA_TIMEOUT`` seconds.
+
+    chromadb's HTTP client waits forever (its httpx session has ``timeout=None``) and talks to the server while it is
+    constructed, so the constructor runs in a helper thread with a deadline, and the session gets the timeout after.
+    """
+    import threading
+
+    import chromadb
+    import httpx
+
+    made: list[Any] = []
+    failed: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            made.append(
+                chromadb.HttpClient(host=str(settings.chroma_host), port=settings.chroma_port, settings=chroma_settings)
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            failed.append(exc)
+
+    # A daemon thread: a server that never answers must not keep the process alive at exit either.
+    worker = threading.Thread(target=connect, name="chroma-connect", daemon=True)
+    worker.start()
+    worker.join(settings.chroma_timeout)
+    if failed:
+        raise failed[0]
+    if not made:
+        raise TimeoutError(f"no answer in {settings.chroma_timeout:g} s (KB_CHROMA_TIMEOUT)")
+    client = made[0]
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(settings.chroma_timeout)
+    return client
 
 
 class Store:
@@ -96,8 +133,16 @@ class Store:
         return dict(self._col.metadata or {})
 
     def count(self) -> int:
-        """Number of chunks."""
-        return int(self._col.count())
+        """Number of chunks.
+
+        Raises:
+            StoreError: when the store does not answer (a hung or dead server, a damaged file).
+
+        """
+        try:
+            return int(self._col.count())
+        except Exception as exc:  # noqa: BLE001 - one line, answered as 503
+            raise StoreError(f"The store did not answer: {(str(exc).splitlines() or [''])[0][:200]}") from None
 
     def set_profile(self, text: str) -> None:
         """Record the corpus profile (YAML text) with the collection."""
@@ -185,12 +230,17 @@ class Store:
         n = min(k, self.count())
         if n == 0:
             return []
-        res = self._col.query(
-            query_embeddings=[list(map(float, embedding))],
-            n_results=n,
-            where=where or None,
-            include=["distances"],
-        )
+        try:
+            res = self._col.query(
+                query_embeddings=[list(map(float, embedding))],
+                n_results=n,
+                where=where or None,
+                include=["distances"],
+            )
+        except Exception as exc:  # noqa: BLE001 - a hung or dead server, a damaged file: one line, answered as 503
+            raise StoreError(
+                f"The store did not answer the search: {(str(exc).splitlines() or [''])[0][:200]}"
+            ) from None
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
 

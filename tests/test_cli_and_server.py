@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.service import reset_services
 from eval.load import free_port, wait_ready
+from kb.settings import get_settings
 from tests.helpers import write_markdown
 
 GOLDEN = {
@@ -115,6 +118,17 @@ def test_chroma_server_mode(golden: Path, tmp_path: Path, monkeypatch: pytest.Mo
         assert "15 hours" in answer["text"]
         stats = json.loads(runner.invoke(app, ["stats", "--json"]).stdout)
         assert stats["store"] == f"http://127.0.0.1:{port}" and stats["chunks"] == 4
+        # A server that stops answering: the request gives up after KB_CHROMA_TIMEOUT with one line, no hang.
+        monkeypatch.setenv("KB_CHROMA_TIMEOUT", "2")
+        get_settings.cache_clear()
+        reset_services()
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            hung = runner.invoke(app, ["ask", "How long do cats sleep?"])
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        assert hung.exit_code == 1 and ("KB_CHROMA_TIMEOUT" in hung.output or "did not answer" in hung.output)
+        assert "Traceback" not in hung.output and len(hung.output.strip().splitlines()) == 1, hung.output
     finally:
         proc.terminate()
         proc.wait(timeout=30)
