@@ -22,6 +22,18 @@ STAFF_CLOSED = (
 )
 
 
+def _methods(app: FastAPI) -> dict[str, set[str]]:
+    """The HTTP methods each API path takes (HEAD with GET)."""
+    from fastapi.routing import APIRoute
+
+    out: dict[str, set[str]] = {}
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            methods = set(route.methods or ())
+            out.setdefault(route.path, set()).update(methods | ({"HEAD"} if "GET" in methods else set()))
+    return out
+
+
 def create_app(settings: Settings, service: AnswerService | None = None) -> FastAPI:
     """Build the web app. The answering service (model, store, keyword index) is built here, once.
 
@@ -56,6 +68,19 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
     app.state.max_request_bytes = settings.max_request_bytes
     install_error_handlers(app)
     app.include_router(build_router(service, feedback))
+    allowed = _methods(app)
+
+    @app.middleware("http")
+    async def wrong_method(request: Request, call_next: Any) -> Response:
+        """An API path asked with a method it does not take answers 405 with ``Allow`` (not the page's 404)."""
+        methods = allowed.get(request.url.path)
+        if methods and request.method not in methods and request.method != "OPTIONS":
+            body = {
+                "error": f"{request.method} is not allowed on {request.url.path}; use {', '.join(sorted(methods))}."
+            }
+            return JSONResponse(body, status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+        response: Response = await call_next(request)
+        return response
 
     common: dict[str, Any] = {"show_error": False, "run_history": False, "footer_links": ["api"], "css": CSS}
     if settings.staff_users:

@@ -108,6 +108,14 @@ def test_unparseable_bodies_are_a_422_with_an_error(live_server, content):
     assert "not valid JSON" in response.json()["error"]
 
 
+def test_a_wrong_method_on_an_api_path_is_a_405(live_server):
+    url = live_server["url"]
+    for method, path in (("GET", "/api/ask"), ("PUT", "/api/feedback"), ("POST", "/healthz"), ("DELETE", "/v1/models")):
+        response = httpx.request(method, url + path, timeout=30)
+        assert response.status_code == 405, (method, path, response.status_code)
+        assert response.headers["allow"] and "not allowed" in response.json()["error"]
+
+
 def test_a_lone_surrogate_is_a_422_on_every_surface(live_server):
     url = live_server["url"]
     for path, body in (
