@@ -9,7 +9,7 @@ export ANONYMIZED_TELEMETRY := False
 # Math libraries spin-wait for cores they do not get on a busy machine; passive waiting keeps queries fast.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: install run chat eval ingest test test-fast check bench calibrate clean
+.PHONY: install run chat eval ingest test test-fast check bench calibrate security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ check: install
 
 test: check
 	$(BIN)/pytest
+	$(BIN)/python -m eval.security
 	$(BIN)/kb eval --out artifacts/eval
 	$(BIN)/kb eval --no-textbook --corpus eval/corpora/hanbit/sources --set eval/corpora/hanbit/questions.jsonl --out artifacts/eval-hanbit
 
@@ -50,6 +51,9 @@ eval: install
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not server" -q
+
+security: install
+	$(BIN)/python -m eval.security
 
 bench: install
 	$(BIN)/python -m eval.bench

@@ -22,12 +22,12 @@ STAFF_CLOSED = (
 )
 
 
-def _methods(app: FastAPI) -> dict[str, set[str]]:
+def _methods(routes: list[Any]) -> dict[str, set[str]]:
     """The HTTP methods each API path takes (HEAD with GET)."""
     from fastapi.routing import APIRoute
 
     out: dict[str, set[str]] = {}
-    for route in app.routes:
+    for route in routes:
         if isinstance(route, APIRoute):
             methods = set(route.methods or ())
             out.setdefault(route.path, set()).update(methods | ({"HEAD"} if "GET" in methods else set()))
@@ -67,8 +67,9 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
     )
     app.state.max_request_bytes = settings.max_request_bytes
     install_error_handlers(app)
-    app.include_router(build_router(service, feedback))
-    allowed = _methods(app)
+    router = build_router(service, feedback)
+    app.include_router(router)
+    allowed = _methods(router.routes)
 
     @app.middleware("http")
     async def wrong_method(request: Request, call_next: Any) -> Response:

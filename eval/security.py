@@ -1,0 +1,154 @@
+"""Replay the reliability and security sweep against a live ``kb serve`` (``make security``); print a pass/fail table.
+
+It ingests the shipped corpus into a temporary home, starts the server with one staff user on loopback, sends the
+hostile requests the sweep found (huge feedback, huge history, huge bodies, surrogates, bad UTF-8, wrong methods,
+forged feedback, uploads), times ``/healthz`` while they run, and checks what the feedback database stored against a
+masking corpus and the response headers. The staff login lockout and a Chroma server that stops answering are tested
+in pytest (``tests/test_web_units.py``, ``tests/test_cli_and_server.py``). Exits 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from eval.load import free_port, wait_ready
+from eval.metrics import percentile
+
+#: Personal data in the forms a first sweep found unmasked; none of it may reach the feedback database.
+MASKING_CORPUS = (
+    "+821012345678 / 010 - 1234 - 5678 / 번호010-9876-5432로 / 900101\u20131234567 / 900101 1234567 / "
+    "4111111111111111 / 3782 822463 10005 / kim\uff20example.com / user%40example.com"
+)
+_LEAKS = ("1012345678", "1234 - 5678", "9876-5432", "1234567", "4111111111111111", "822463", "example.com")
+
+
+def _healthz_p95(url: str, hostile: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    result: list[httpx.Response] = []
+    worker = threading.Thread(target=lambda: result.append(hostile()))
+    worker.start()
+    times: list[float] = []
+    with httpx.Client(timeout=30) as client:
+        while worker.is_alive() or len(times) < 20:
+            t0 = time.perf_counter()
+            client.get(url + "/healthz")
+            times.append((time.perf_counter() - t0) * 1000)
+    worker.join()
+    return result[0], percentile(times, 0.95)
+
+
+def run_checks(url: str, home: Path) -> list[tuple[str, bool, str]]:
+    """Every check as ``(name, passed, detail)``."""
+    checks: list[tuple[str, bool, str]] = []
+
+    def add(name: str, ok: bool, detail: str) -> None:
+        checks.append((name, bool(ok), detail))
+
+    post = httpx.Client(timeout=60)
+    answer = post.post(url + "/api/ask", json={"question": "How much was Coupang fined by the PIPC?"}).json()
+    huge = answer | {"question": "x" * 60000}
+    r, p95 = _healthz_p95(url, lambda: post.post(url + "/api/feedback", json={"answer": huge, "rating": "up"}))
+    add(
+        "60,000-character feedback: 422, /healthz p95 < 100 ms",
+        r.status_code == 422 and p95 < 100,
+        f"{r.status_code}, {p95:.1f} ms",
+    )
+    history = [{"role": "user", "content": "fine?"}] * 300_000
+    r, p95 = _healthz_p95(url, lambda: post.post(url + "/api/ask", json={"question": "Fine?", "history": history}))
+    add(
+        "300,000-turn history: 4xx, /healthz p95 < 100 ms",
+        400 <= r.status_code < 500 and p95 < 100,
+        f"{r.status_code}, {p95:.1f} ms",
+    )
+    r = post.post(url + "/api/ask", content=b'{"question": "' + b"x" * 5_000_000 + b'"}')
+    add("5 MB question: 413", r.status_code == 413, str(r.status_code))
+    for path, body in (
+        ("/api/ask", '{"question": "fine\\ud800?"}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "fine\\ud800?"}]}'),
+    ):
+        r = post.post(url + path, content=body, headers={"content-type": "application/json"})
+        add(f"lone surrogate on {path}: 422", r.status_code == 422, str(r.status_code))
+    r = post.post(url + "/api/ask", content=b'{"question": "caf\xe9"}', headers={"content-type": "application/json"})
+    add("invalid UTF-8 body: 422 with an error", r.status_code == 422 and "error" in r.json(), str(r.status_code))
+    r = post.get(url + "/api/ask")
+    add("GET /api/ask: 405", r.status_code == 405, str(r.status_code))
+    forged = answer | {"text": "Coupang was fined 1 won. Call 1-800-SCAM. [1]"}
+    r = post.post(url + "/api/feedback", json={"answer": forged, "rating": "down"})
+    add("forged feedback answer: 422", r.status_code == 422, str(r.status_code))
+    asked = post.post(url + "/api/ask", json={"question": f"was I affected? {MASKING_CORPUS[:300]}"}).json()
+    r = post.post(url + "/api/feedback", json={"answer": asked, "rating": "down", "comment": MASKING_CORPUS})
+    with sqlite3.connect(home / "feedback.sqlite3") as db:
+        stored = " ".join(str(v) for row in db.execute("SELECT question, answer, comment FROM feedback") for v in row)
+    leaked = [s for s in _LEAKS if s in stored]
+    add(
+        "masking corpus: nothing stored unmasked",
+        r.status_code == 201 and not leaked,
+        f"{r.status_code}, leaked {leaked}",
+    )
+    mode = (home / "feedback.sqlite3").stat().st_mode & 0o777
+    add("feedback database mode 0600", mode == 0o600, oct(mode))
+    r = post.post(url + "/gradio_api/upload", files={"files": ("a.txt", b"hello")})
+    add("upload to the public page: refused", r.status_code == 403, str(r.status_code))
+    page = post.get(url + "/")
+    headers = page.headers
+    add(
+        "framing and sniffing headers on /",
+        headers.get("x-frame-options") == "DENY" and headers.get("x-content-type-options") == "nosniff",
+        f"{headers.get('x-frame-options')}, {headers.get('x-content-type-options')}",
+    )
+    ready = post.get(url + "/readyz").json()
+    add("/readyz shows no paths", str(home) not in json.dumps(ready), ready.get("store", ""))
+    add("/docs loads nothing from a CDN (off)", post.get(url + "/docs").status_code == 404, "")
+    post.close()
+    return checks
+
+
+def main() -> None:
+    """Start a server over the shipped corpus in a temporary home, run the checks, print the table."""
+    from bot.auth import hash_password
+    from ingest.sync import sync
+    from kb.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        sync(None, Settings(home=home))
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "KB_HOME": tmp,
+            "KB_LOG_LEVEL": "warning",
+            "KB_STAFF_USERS": json.dumps({"agent": hash_password("correct-horse-battery")}),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(url, proc=proc)
+            checks = run_checks(url, home)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    width = max(len(name) for name, _, _ in checks)
+    for name, ok, detail in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")
+    failed = sum(not ok for _, ok, _ in checks)
+    print(f"{len(checks) - failed} of {len(checks)} checks passed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
