@@ -15,21 +15,35 @@ from typing import Any
 from bot.privacy import mask_personal_data
 from bot.types import Answer
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    citations TEXT NOT NULL,
-    abstained INTEGER NOT NULL,
-    comment TEXT NOT NULL DEFAULT '',
-    surface TEXT NOT NULL DEFAULT 'page'
+#: Numbered schema migrations, applied in order; ``PRAGMA user_version`` records the last one applied. Append a new
+#: step to change the schema; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        citations TEXT NOT NULL,
+        abstained INTEGER NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        surface TEXT NOT NULL DEFAULT 'page'
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, id)",
 )
-"""
 COLUMNS = ("id", "created_at", "rating", "question", "answer", "citations", "abstained", "comment", "surface")
 _INSERT = f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})"
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the :data:`MIGRATIONS` a database has not had yet; returns its schema version after."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute(step)
+        db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS) if version < len(MIGRATIONS) else version
 
 
 class FeedbackStore:
@@ -45,7 +59,7 @@ class FeedbackStore:
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
-            db.execute(_SCHEMA)
+            migrate(db)
         path.chmod(0o600)  # feedback holds what people typed: readable by the server's user only
 
     def _connect(self) -> sqlite3.Connection:

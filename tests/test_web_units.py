@@ -214,3 +214,24 @@ def test_cli_errors_are_one_line_naming_the_cause(capsys):
     with pytest.raises(typer.Exit) as kept:
         raising(typer.Exit(3))()  # a command's own exit code passes through untouched
     assert kept.value.exit_code == 3 and capsys.readouterr().err == ""
+
+
+def test_feedback_schema_migrates_an_older_database_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    from bot.feedback import MIGRATIONS, FeedbackStore
+
+    path = tmp_path / "fb.sqlite3"
+    with sqlite3.connect(path) as db:  # a database from before the migrations were numbered: version 0
+        db.execute(MIGRATIONS[0])
+        db.execute(
+            "INSERT INTO feedback (created_at, rating, question, answer, citations, abstained) "
+            "VALUES ('2026-01-01T00:00:00+00:00', 1, 'old?', 'old.', '[]', 0)"
+        )
+    store = FeedbackStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'feedback_rating'").fetchone()
+    assert [r["question"] for r in store.rows()] == ["old?"]
+    FeedbackStore(path)  # opening again applies nothing twice
+    assert len(store.rows()) == 1
