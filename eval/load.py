@@ -54,6 +54,18 @@ def wait_ready(
     raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
+def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``kb serve`` on a free loopback port with ``env`` added; return its URL and process (not yet ready)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        env={**os.environ, "KB_LOG_LEVEL": "warning", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return f"http://127.0.0.1:{port}", proc
+
+
 def _rss_mb(pid: int) -> dict[str, float]:
     fields = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Vm")
@@ -100,16 +112,8 @@ def main() -> None:
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         sync(None, Settings(home=Path(tmp)))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "KB_HOME": tmp, "KB_LOG_LEVEL": "warning", "HF_HUB_OFFLINE": "1"}
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        url, proc = start_server({"KB_HOME": tmp, "HF_HUB_OFFLINE": "1"})
         try:
             wait_ready(url, proc=proc)
             out["startup_to_ready_s"] = round(time.perf_counter() - t0, 2)

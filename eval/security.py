@@ -10,9 +10,7 @@ in pytest (``tests/test_web_units.py``, ``tests/test_cli_and_server.py``). Exits
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.load import free_port, wait_ready
+from eval.load import start_server, wait_ready
 from eval.metrics import percentile
 
 #: Personal data in the forms a first sweep found unmasked; none of it may reach the feedback database.
@@ -122,20 +120,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         sync(None, Settings(home=home))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "KB_HOME": tmp,
-            "KB_LOG_LEVEL": "warning",
-            "KB_STAFF_USERS": json.dumps({"agent": hash_password("correct-horse-battery")}),
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        users = json.dumps({"agent": hash_password("correct-horse-battery")})
+        url, proc = start_server({"KB_HOME": tmp, "KB_STAFF_USERS": users})
         try:
             wait_ready(url, proc=proc)
             checks = run_checks(url, home)
