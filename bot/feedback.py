@@ -32,18 +32,38 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, id)",
+    # Staff sign-ins live here too, so that every worker serving one home shares them (tokens stored hashed).
+    """
+    CREATE TABLE IF NOT EXISTS staff_sessions (
+        token TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """,
 )
 COLUMNS = ("id", "created_at", "rating", "question", "answer", "citations", "abstained", "comment", "surface")
 _INSERT = f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})"
 
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Apply the :data:`MIGRATIONS` a database has not had yet; returns its schema version after."""
+    """Apply the :data:`MIGRATIONS` a database has not had yet; returns its schema version after.
+
+    A database from a newer release (a higher version) is left as it is.
+    """
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
         db.execute(step)
         db.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS) if version < len(MIGRATIONS) else version
+        version = number
+    return version
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the server's SQLite database that waits for writers in other threads or processes."""
+    db = sqlite3.connect(path, timeout=10)
+    db.row_factory = sqlite3.Row
+    return db
 
 
 class FeedbackStore:
@@ -58,14 +78,16 @@ class FeedbackStore:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Feedback holds what people typed: readable by the server's user only. The mode is set before SQLite opens
+        # the file, because its write-ahead log files copy the database's mode.
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
         with closing(self._connect()) as db, db:
+            db.execute("PRAGMA journal_mode=WAL")  # several worker processes write to one file
             migrate(db)
-        path.chmod(0o600)  # feedback holds what people typed: readable by the server's user only
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        return db
+        return connect(self.path)
 
     def add(self, answer: Answer, rating: int, *, comment: str = "", surface: str = "page") -> int:
         """Store one rating of an answer; e-mails, phone and resident numbers are masked first.

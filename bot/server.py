@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from bot.api import build_router, install_error_handlers
+from bot.auth import MAX_SESSION, Locked, Sessions, login_checker
 from bot.feedback import FeedbackStore
 from bot.service import AnswerService, get_service
 from kb.settings import Settings
@@ -34,6 +38,97 @@ def _methods(routes: list[Any]) -> dict[str, set[str]]:
     return out
 
 
+STAFF_COOKIE = "kb_staff"
+_LOGIN_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Staff console: sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}label{{display:block;
+margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}}button{{margin-top:1rem;
+padding:.5rem 1.2rem;font:inherit}}.error{{color:#a00}}</style>
+<h1>Staff console</h1><p>Sign in with your staff account.</p><p class="error" role="alert">{error}</p>
+<form method="post" action="/staff/login"><label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form></html>"""
+
+
+def install_staff_login(app: FastAPI, settings: Settings, database: Path) -> Sessions:
+    """The staff console's own sign-in in front of ``/staff``: a form, throttled checks, expiring sessions.
+
+    ``GET /staff/login`` shows the form and ``POST /staff/login`` checks it (off the event loop, throttled per name
+    and per address) and sets an HttpOnly, ``SameSite=Strict`` (and by default ``Secure``) session cookie scoped to
+    ``/staff``. ``POST /staff/logout`` ends the session. Any other ``/staff`` request without a live session is sent
+    to the form (pages) or answered 401 (everything else).
+    """
+    from fastapi import Form
+    from starlette.concurrency import run_in_threadpool
+
+    check = login_checker(settings.staff_users)
+    sessions = Sessions(database, idle=settings.staff_session_minutes * 60)
+
+    def form(error: str = "", status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+        return HTMLResponse(_LOGIN_PAGE.format(error=html.escape(error)), status, headers)
+
+    @app.get("/staff/login", include_in_schema=False)
+    def login_form() -> HTMLResponse:
+        return form()
+
+    @app.post("/staff/login", include_in_schema=False)
+    async def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
+        address = request.client.host if request.client else ""
+        try:
+            ok = await run_in_threadpool(check, username[:200], password[:1000], address)
+        except Locked as exc:
+            return form(str(exc), 429, {"Retry-After": str(exc.retry_after)})
+        if not ok:
+            return form("Incorrect username or password.", 401)
+        token = await run_in_threadpool(sessions.start, username)
+        response = RedirectResponse("/staff/", status_code=303)
+        response.set_cookie(
+            STAFF_COOKIE,
+            token,
+            max_age=int(MAX_SESSION),
+            path="/staff",
+            secure=settings.cookie_secure,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    @app.post("/staff/logout", include_in_schema=False)
+    def logout(request: Request) -> RedirectResponse:
+        sessions.end(request.cookies.get(STAFF_COOKIE))
+        response = RedirectResponse("/staff/login", status_code=303)
+        response.delete_cookie(STAFF_COOKIE, path="/staff", secure=settings.cookie_secure, httponly=True)
+        return response
+
+    @app.get("/staff/logout", include_in_schema=False)
+    def logout_by_get() -> JSONResponse:
+        return JSONResponse(
+            {"error": "Sign out with POST /staff/logout (a link must not sign anyone out)."},
+            405,
+            {"Allow": "POST"},
+        )
+
+    @app.get("/staff", include_in_schema=False)
+    def staff_root() -> RedirectResponse:
+        return RedirectResponse("/staff/")  # the mount answers only below /staff/
+
+    @app.middleware("http")
+    async def staff_gate(request: Request, call_next: Any) -> Response:
+        path = request.url.path
+        if path.startswith("/staff/") and path not in ("/staff/login", "/staff/logout"):
+            user = await run_in_threadpool(sessions.user, request.cookies.get(STAFF_COOKIE))
+            if user is None:
+                if request.method == "GET" and path == "/staff/":
+                    return RedirectResponse("/staff/login", status_code=303)
+                return JSONResponse({"error": "Sign in at /staff/login first."}, 401)
+        response: Response = await call_next(request)
+        return response
+
+    return sessions
+
+
 def create_app(settings: Settings, service: AnswerService | None = None) -> FastAPI:
     """Build the web app. The answering service (model, store, keyword index) is built here, once.
 
@@ -51,7 +146,6 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    from bot.auth import login_checker
     from bot.web import CSS, public_page, staff_console
 
     service = service or get_service(settings)
@@ -85,18 +179,13 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
 
     common: dict[str, Any] = {"show_error": False, "run_history": False, "footer_links": ["api"], "css": CSS}
     if settings.staff_users:
-
-        @app.get("/staff", include_in_schema=False)
-        def staff_root() -> RedirectResponse:
-            return RedirectResponse("/staff/")  # Gradio's logout lands here; the mount answers only below /staff/
-
+        sessions = install_staff_login(app, settings, feedback.path)
         staff = staff_console(service, feedback).queue(default_concurrency_limit=4)
         gr.mount_gradio_app(
             app,
             staff,
             path="/staff",
-            auth=login_checker(settings.staff_users),
-            auth_message="Staff console: sign in with your staff account.",
+            auth_dependency=lambda request: sessions.user(request.cookies.get(STAFF_COOKIE)),
             **common,
         )
     else:
@@ -108,6 +197,18 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
             return HTMLResponse(f"<!doctype html><title>Staff console closed</title><p>{STAFF_CLOSED}</p>", 403)
 
     from bot.i18n import page_language
+
+    if settings.cors_origins:
+        # Named origins only; with a CORS middleware here, Gradio's own (which lets any local origin in with
+        # credentials) stands aside.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "authorization"],
+        )
+    else:
+        app.add_middleware(CORSMiddleware, allow_origins=[])  # same origin only
 
     @app.middleware("http")
     async def hardening(request: Request, call_next: Any) -> Response:

@@ -27,6 +27,7 @@ CSS = """
 .kb-source summary { cursor: pointer; }
 .kb-source blockquote { margin: .3em 0 .3em .8em; padding-left: .6em; border-left: 3px solid #ccc; }
 #kb-title h1 { margin-bottom: 0; }
+.kb-sign-out { padding: .3em .9em; border: 1px solid #bbb; border-radius: 6px; background: #f6f6f6; cursor: pointer; }
 """
 #: Newest feedback rows shown in the console table (the CSV export has all of them).
 _FEEDBACK_SHOWN = 1000
@@ -207,7 +208,14 @@ def staff_console(service: AnswerService, feedback: FeedbackStore) -> gr.Blocks:
     with gr.Blocks(title=f"Staff console: {service.profile.title}") as console:
         with gr.Row():
             gr.Markdown(f"# Staff console\nKnowledge base as of {service.as_of}; {len(service.documents)} documents.")
-            gr.Button("Sign out", link="/staff/logout", size="sm", scale=0, min_width=100, elem_id="sign-out")
+            # Signing out is a POST (a link or an image elsewhere must not sign anyone out).
+            gr.HTML(
+                '<form method="post" action="/staff/logout"><button type="submit" class="kb-sign-out">Sign out'
+                "</button></form>",
+                elem_id="sign-out",
+                scale=0,
+                min_width=100,
+            )
         with gr.Tab("Ask"):
             question = gr.Textbox(label="Customer question", lines=2, elem_id="staff-question")
             go = gr.Button("Answer", variant="primary", elem_id="staff-ask")

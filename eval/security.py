@@ -3,8 +3,9 @@
 It ingests the shipped corpus into a temporary home, starts the server with one staff user on loopback, sends the
 hostile requests the sweep found (huge feedback, huge history, huge bodies, surrogates, bad UTF-8, wrong methods,
 forged feedback, uploads), times ``/healthz`` while they run, and checks what the feedback database stored against a
-masking corpus and the response headers. The staff login lockout and a Chroma server that stops answering are tested
-in pytest (``tests/test_web_units.py``, ``tests/test_cli_and_server.py``). Exits 1 when any check fails.
+masking corpus and the response headers, then signs in to the staff console (cookie flags, POST-only sign-out, no
+CORS for other origins) and floods it with wrong passwords (throttled, ``/healthz`` unaffected). A Chroma server that
+stops answering is tested in pytest (``tests/test_cli_and_server.py``). Exits 1 when any check fails.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import json
 import sqlite3
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from eval.load import start_server, wait_ready
+from eval.load import healthz_while, start_server, wait_ready
 from eval.metrics import percentile
 
 #: Personal data in the forms a first sweep found unmasked; none of it may reach the feedback database.
@@ -32,17 +31,8 @@ _LEAKS = ("1012345678", "1234 - 5678", "9876-5432", "1234567", "4111111111111111
 
 
 def _healthz_p95(url: str, hostile: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
-    result: list[httpx.Response] = []
-    worker = threading.Thread(target=lambda: result.append(hostile()))
-    worker.start()
-    times: list[float] = []
-    with httpx.Client(timeout=30) as client:
-        while worker.is_alive() or len(times) < 20:
-            t0 = time.perf_counter()
-            client.get(url + "/healthz")
-            times.append((time.perf_counter() - t0) * 1000)
-    worker.join()
-    return result[0], percentile(times, 0.95)
+    response, times = healthz_while(url, hostile)
+    return response, percentile(times, 0.95)
 
 
 def run_checks(url: str, home: Path) -> list[tuple[str, bool, str]]:
@@ -107,8 +97,50 @@ def run_checks(url: str, home: Path) -> list[tuple[str, bool, str]]:
     ready = post.get(url + "/readyz").json()
     add("/readyz shows no paths", str(home) not in json.dumps(ready), ready.get("store", ""))
     add("/docs loads nothing from a CDN (off)", post.get(url + "/docs").status_code == 404, "")
+    _staff_checks(url, add)
     post.close()
     return checks
+
+
+STAFF = ("agent", "correct-horse-battery")
+
+
+def _staff_checks(url: str, add: Callable[[str, bool, str], None]) -> None:
+    """Sign-in, cookie, sign-out and CORS on the staff console, then a flood of wrong passwords."""
+    with httpx.Client(timeout=60) as client:
+        form = client.get(url + "/staff/", follow_redirects=True)
+        add("/staff/ without a session: the sign-in form", form.url.path == "/staff/login", form.url.path)
+        r = client.post(url + "/staff/login", data={"username": STAFF[0], "password": STAFF[1]})
+        cookie = r.headers.get("set-cookie", "").lower()
+        flags = all(f in cookie for f in ("httponly", "secure", "samesite=strict", "path=/staff"))
+        add("staff cookie HttpOnly, Secure, SameSite=Strict", r.status_code == 303 and flags, cookie[:120])
+        token = r.cookies.get("kb_staff") or ""
+        signed_in = {"kb_staff": token}
+        foreign = client.get(url + "/staff/config", cookies=signed_in, headers={"Origin": "http://127.0.0.1:9"})
+        add(
+            "other local origin: no CORS on the staff API",
+            foreign.status_code == 200 and "access-control-allow-origin" not in foreign.headers,
+            str(foreign.headers.get("access-control-allow-origin")),
+        )
+        r = client.get(url + "/staff/logout", cookies=signed_in)
+        add("GET /staff/logout: 405", r.status_code == 405, str(r.status_code))
+        client.post(url + "/staff/logout", cookies=signed_in)
+        r = client.get(url + "/staff/config", cookies=signed_in)
+        add("after POST /staff/logout the token is dead", r.status_code == 401, str(r.status_code))
+
+        def flood() -> list[int]:
+            return [
+                client.post(url + "/staff/login", data={"username": STAFF[0], "password": f"wrong-{n}"}).status_code
+                for n in range(30)
+            ]
+
+        codes, times = healthz_while(url, flood)
+        p95 = percentile(times, 0.95)
+        add(
+            "30 wrong passwords: throttled (429), /healthz p95 < 100 ms",
+            set(codes[:5]) == {401} and set(codes[5:]) == {429} and p95 < 100,
+            f"{codes.count(401)} x 401, {codes.count(429)} x 429, {p95:.1f} ms",
+        )
 
 
 def main() -> None:
@@ -120,7 +152,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         sync(None, Settings(home=home))
-        users = json.dumps({"agent": hash_password("correct-horse-battery")})
+        users = json.dumps({STAFF[0]: hash_password(STAFF[1])})
         url, proc = start_server({"KB_HOME": tmp, "KB_STAFF_USERS": users})
         try:
             wait_ready(url, proc=proc)

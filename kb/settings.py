@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Staff console logins as JSON {"user": "<hash from kb hash-password>"}; empty = console closed.',
     )
+    staff_session_minutes: float = Field(
+        60, gt=0, le=720, description="A staff sign-in ends after this many idle minutes (and always after 12 h)."
+    )
+    cookie_secure: bool = Field(
+        True, description="Mark the staff cookie Secure (sent over HTTPS and to localhost only); off for plain HTTP."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Other origins whose pages may call the API, as JSON ["https://..."]; empty = same origin only.',
+    )
 
     @field_validator("collection")
     @classmethod

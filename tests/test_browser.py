@@ -206,9 +206,9 @@ def test_thumbs_down_lands_in_the_feedback_table_and_the_staff_console(live_serv
 
 def login(pg, url: str, password: str = STAFF_PASSWORD) -> None:  # type: ignore[no-untyped-def]
     pg.goto(url + "/staff/")
-    pg.get_by_label("username").fill(STAFF_USER)
-    pg.get_by_label("password").fill(password)
-    pg.get_by_role("button", name="Login").click()
+    pg.get_by_label("Username").fill(STAFF_USER)
+    pg.get_by_label("Password").fill(password)
+    pg.get_by_role("button", name="Sign in").click()
     if password == STAFF_PASSWORD:
         pg.wait_for_selector("#staff-question textarea")
 
@@ -216,14 +216,24 @@ def login(pg, url: str, password: str = STAFF_PASSWORD) -> None:  # type: ignore
 def test_staff_console_needs_a_login(live_server, page):
     url = live_server["url"]
     page.goto(url + "/staff/")
-    page.get_by_role("button", name="Login").wait_for()
-    assert page.locator("#staff-question").count() == 0
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.url.endswith("/staff/login") and page.locator("#staff-question").count() == 0
     shot(page, "staff-login")
     # Its API refuses without the login cookie.
     assert httpx.get(url + "/staff/config").status_code == 401
     login(page, url, password="wrong-password")
     page.get_by_text("Incorrect", exact=False).first.wait_for()
     assert page.locator("#staff-question").count() == 0
+    # Signed in, the session cookie is HttpOnly, Secure and SameSite=Strict; signing out (a POST) ends it.
+    login(page, url)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "kb_staff")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/staff"
+    page.click("#sign-out button")
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.goto(url + "/staff/")
+    assert page.url.endswith("/staff/login")
+    stale = httpx.get(url + "/staff/config", cookies={"kb_staff": cookie["value"]})
+    assert stale.status_code == 401  # the old token no longer works anywhere
 
 
 def test_staff_console_shows_diagnostics_and_a_reply_to_send(live_server, page):
@@ -245,8 +255,8 @@ def test_staff_console_shows_diagnostics_and_a_reply_to_send(live_server, page):
     page.get_by_role("tab", name="Documents").click()
     contains(page, "#staff-docs", "The June 2026 PIPC fine")
     shot(page, "staff-documents")
-    page.click("#sign-out")
-    page.get_by_role("button", name="Login").wait_for()
+    page.click("#sign-out button")
+    page.get_by_role("button", name="Sign in").wait_for()
 
 
 def test_phone_width_has_no_sideways_scroll(live_server, browser):

@@ -4,9 +4,6 @@ the OpenAI-compatible /v1 through the official client, gradio_client, and 32 con
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -14,6 +11,8 @@ import openai
 import pytest
 
 from bot.types import Answer
+from eval.load import healthz_while
+from eval.metrics import percentile
 from tests.helpers import assert_citations_verbatim
 
 pytestmark = pytest.mark.server
@@ -127,36 +126,21 @@ def test_a_lone_surrogate_is_a_422_on_every_surface(live_server):
         assert "Unicode" in response.text
 
 
-def _healthz_while(url: str, hostile: Callable[[], httpx.Response]) -> tuple[httpx.Response, list[float]]:
-    """Run ``hostile`` in a thread and time ``/healthz`` until it returns (and at least 20 probes)."""
-    result: list[httpx.Response] = []
-    worker = threading.Thread(target=lambda: result.append(hostile()))
-    worker.start()
-    times: list[float] = []
-    with httpx.Client(timeout=30) as client:
-        while worker.is_alive() or len(times) < 20:
-            t0 = time.perf_counter()
-            assert client.get(url + "/healthz").status_code == 200
-            times.append(time.perf_counter() - t0)
-    worker.join()
-    return result[0], sorted(times)
-
-
 def test_hostile_feedback_and_history_never_freeze_the_server(live_server):
     url = live_server["url"]
     answer = _post(url, {"question": "How much was Coupang fined by the PIPC?"}).json()
     huge = answer | {"question": "x" * 60000, "text": "t"}
-    response, times = _healthz_while(
+    response, times = healthz_while(
         url, lambda: httpx.post(url + "/api/feedback", json={"answer": huge, "rating": "up"}, timeout=60)
     )
     assert response.status_code == 422 and "too long" in response.json()["error"]
-    assert times[int(len(times) * 0.95) - 1] < 0.1, times
+    assert percentile(times, 0.95) < 100, times
     history = [{"role": "user", "content": "fine?"}] * 300_000
-    response, times = _healthz_while(
+    response, times = healthz_while(
         url, lambda: httpx.post(url + "/api/ask", json={"question": "Fine?", "history": history}, timeout=60)
     )
     assert response.status_code in (400, 413), response.text
-    assert times[int(len(times) * 0.95) - 1] < 0.1, times
+    assert percentile(times, 0.95) < 100, times
     big = httpx.post(
         url + "/api/ask", content=b"{" + b" " * 5_000_000 + b"}", headers={"content-type": "application/json"}
     )

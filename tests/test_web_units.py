@@ -178,16 +178,52 @@ def test_staff_login_locks_a_name_out_after_repeated_failures_and_hashes_unknown
     calls: list[str] = []
     real = auth.verify_password
     monkeypatch.setattr(auth, "verify_password", lambda p, s: calls.append(s) or real(p, s))
-    assert not check("nobody", "whatever")
+    assert not check("nobody", "whatever", "10.0.0.1")
     assert len(calls) == 1  # an unknown name costs a hash too
-    for _ in range(auth.FREE_FAILURES):
-        assert not check("ana", "wrong password")
+    for _ in range(auth.FREE_FAILURES - 1):
+        assert not check("ana", "wrong password", "10.0.0.1")
+    assert not check("ana", "wrong password", "10.0.0.2")  # the name counts from any address
     hashed = len(calls)
-    assert not check("ana", "a good password")  # locked out: even the right password fails, and costs nothing
-    assert len(calls) == hashed
+    with pytest.raises(auth.Locked) as locked:  # even the right password fails, and costs no hash
+        check("ana", "a good password", "10.0.0.3")
+    assert locked.value.retry_after == int(auth.FIRST_LOCKOUT) + 1 and len(calls) == hashed
     now[0] += auth.FIRST_LOCKOUT + 0.1
-    assert check("ana", "a good password")  # the lockout ends; a success clears the count
-    assert check("ana", "a good password")
+    assert check("ana", "a good password", "10.0.0.3")  # the lockout ends; a success clears the count
+    assert check("ana", "a good password", "10.0.0.3")
+    # One address trying many names is locked out too, with a wait that doubles.
+    for n in range(auth.FREE_ADDRESS_FAILURES):
+        assert not check(f"guess{n}", "x", "10.9.9.9")
+    with pytest.raises(auth.Locked):
+        check("ana", "a good password", "10.9.9.9")
+    now[0] += auth.FIRST_LOCKOUT + 0.1
+    assert not check("guess-more", "x", "10.9.9.9")
+    with pytest.raises(auth.Locked) as locked:
+        check("ana", "a good password", "10.9.9.9")
+    assert locked.value.retry_after == int(2 * auth.FIRST_LOCKOUT) + 1
+
+
+def test_staff_sessions_expire_when_idle_and_at_most_after_the_longest_session(tmp_path):
+    from bot.auth import MAX_SESSION, Sessions
+    from bot.feedback import FeedbackStore
+
+    db = FeedbackStore(tmp_path / "feedback.sqlite3").path
+    now = [1_000_000.0]
+    sessions = Sessions(db, idle=600, clock=lambda: now[0])
+    token = sessions.start("ana")
+    assert sessions.user(token) == "ana" and sessions.user("forged") is None and sessions.user(None) is None
+    assert token not in db.read_bytes().decode("latin-1")  # only a hash of the token is stored
+    other = Sessions(db, idle=600, clock=lambda: now[0])  # another worker on the same database
+    for _ in range(int(MAX_SESSION // 500)):  # kept in use, it lives until the longest session ends
+        now[0] += 500
+        assert other.user(token) == "ana"
+    now[0] += 500
+    assert sessions.user(token) is None
+    idle = sessions.start("bob")
+    now[0] += 601
+    assert sessions.user(idle) is None  # unused for longer than the idle time
+    out = sessions.start("ana")
+    other.end(out)
+    assert sessions.user(out) is None  # signed out in one worker, gone in all
 
 
 def test_cli_errors_are_one_line_naming_the_cause(capsys):
