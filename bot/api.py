@@ -219,7 +219,10 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
 
     @router.get("/readyz", tags=["health"])
     def readyz() -> JSONResponse:
-        """The store is open: chunk count, model, corpus date. 503 when the store cannot be read."""
+        """The store is open: chunk count, model, corpus date. 503 when the store cannot be read.
+
+        ``feedback`` says ``ok`` or why ratings cannot be stored; answers still work then, so the status stays 200.
+        """
         try:
             chunks = service.store.count()
         except Exception as exc:  # noqa: BLE001 - any store failure means "not ready", reported, not raised
@@ -231,6 +234,7 @@ def build_router(service: AnswerService, feedback: FeedbackStore) -> APIRouter:
             "model": service.embedder.name,
             "as_of": service.as_of,
             "store": "server" if service.settings.chroma_host else "embedded",
+            "feedback": feedback.problem() or "ok",
         }
         return JSONResponse(body, 200 if chunks > 0 else 503)
 

@@ -89,6 +89,16 @@ class FeedbackStore:
     def _connect(self) -> sqlite3.Connection:
         return connect(self.path)
 
+    def problem(self) -> str | None:
+        """Why feedback cannot be stored right now (read-only, full or locked database), or ``None`` when it can."""
+        try:
+            with self._lock, closing(self._connect()) as db, db:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                db.execute(f"PRAGMA user_version = {version}")  # a real write of the header, changing nothing
+        except sqlite3.Error as exc:
+            return str(exc).splitlines()[0]
+        return None
+
     def add(self, answer: Answer, rating: int, *, comment: str = "", surface: str = "page") -> int:
         """Store one rating of an answer; e-mails, phone and resident numbers are masked first.
 

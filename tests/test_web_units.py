@@ -271,3 +271,24 @@ def test_feedback_schema_migrates_an_older_database_and_keeps_its_rows(tmp_path)
     assert [r["question"] for r in store.rows()] == ["old?"]
     FeedbackStore(path)  # opening again applies nothing twice
     assert len(store.rows()) == 1
+
+
+@pytest.mark.server
+def test_a_read_only_feedback_database_answers_503_and_readyz_says_why(service, corpus_settings, monkeypatch, tmp_path):
+    import sqlite3
+
+    import bot.feedback as feedback
+    from bot.server import create_app
+    from tests.conftest import ThreadServer
+
+    settings = corpus_settings.model_copy(update={"home": tmp_path})
+    with ThreadServer(create_app(settings, service)) as server:
+        assert httpx.get(server.url + "/readyz").json()["feedback"] == "ok"
+        answer = httpx.post(server.url + "/api/ask", json={"question": "How much was Coupang fined?"}).json()
+        # SQLite's own read-only mode: the test runs as root, which file modes do not stop.
+        read_only = lambda path: sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)  # noqa: E731
+        monkeypatch.setattr(feedback, "connect", read_only)
+        response = httpx.post(server.url + "/api/feedback", json={"answer": answer, "rating": "up"})
+        assert response.status_code == 503 and "readonly" in response.json()["error"], response.text
+        ready = httpx.get(server.url + "/readyz")
+        assert ready.status_code == 200 and "readonly" in ready.json()["feedback"]
