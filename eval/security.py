@@ -11,9 +11,11 @@ stops answering is tested in pytest (``tests/test_cli_and_server.py``). Exits 1 
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,9 +99,24 @@ def run_checks(url: str, home: Path) -> list[tuple[str, bool, str]]:
     ready = post.get(url + "/readyz").json()
     add("/readyz shows no paths", str(home) not in json.dumps(ready), ready.get("store", ""))
     add("/docs loads nothing from a CDN (off)", post.get(url + "/docs").status_code == 404, "")
+    _, times = healthz_while(url, lambda: _abandoned_questions(url, 200))
+    p95 = percentile(times, 0.95)
+    add("200 clients hang up mid-question: /healthz p95 < 100 ms", p95 < 100, f"{p95:.1f} ms")
     _staff_checks(url, add)
     post.close()
     return checks
+
+
+def _abandoned_questions(url: str, clients: int, linger: float = 3.0) -> None:
+    """``clients`` connections each send a question and close at once; then wait while the server works them off."""
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps({"question": "How much was Coupang fined by the PIPC?"}).encode()
+    head = f"POST /api/ask HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+    request = f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+    for _ in range(clients):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(request)
+    time.sleep(linger)
 
 
 STAFF = ("agent", "correct-horse-battery")
