@@ -181,27 +181,43 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Address to bind (default KB_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default KB_PORT, 7860).")] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Server processes sharing the port and the store.")
+    ] = 1,
 ) -> None:
-    """Serve the public page (/), the staff console (/staff), the API (/api, /v1) and its docs (/docs)."""
+    """Serve the public page (/), the staff console (/staff), the API (/api, /v1) and its schema (/openapi.json).
+
+    With ``--workers N`` there are N processes, each with its own copy of the model and the saved index, sharing the
+    store, the feedback database, the staff sessions and the key in ``KB_HOME/secret``; the math libraries in each
+    get an equal share of the cores.
+    """
     import time
 
     started = time.perf_counter()
     settings = _setup()
     import uvicorn
 
-    from bot.server import create_app
-
-    app_ = create_app(settings)
     host = host or settings.host
     port = port or settings.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     staff = "" if settings.staff_users else " (closed: set KB_STAFF_USERS)"
-    typer.echo(
-        f"Ready in {time.perf_counter() - started:.1f}s. Open http://{shown}:{port}/ "
-        f"- staff console http://{shown}:{port}/staff{staff} - API docs http://{shown}:{port}/docs",
-        err=True,
-    )
-    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    where = f"Open http://{shown}:{port}/ - staff console http://{shown}:{port}/staff{staff}"
+    log_level = settings.log_level.lower()
+    if workers > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, threads)
+        typer.echo(f"Starting {workers} workers ({threads} math thread(s) each). {where}", err=True)
+        uvicorn.run(
+            "bot.server:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
+            access_log=False,
+        )  # fmt: skip
+        return
+    from bot.server import create_app
+
+    app_ = create_app(settings)
+    typer.echo(f"Ready in {time.perf_counter() - started:.1f}s. {where}", err=True)
+    uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False)
 
 
 @app.command("eval")

@@ -16,6 +16,7 @@ from bot.retrieval import Hit, Index, Lexicon
 from bot.scorer import Scorer
 from bot.types import Citation
 from kb.embeddings import Embedder
+from kb.persisted import IndexData
 from kb.text import language_of, numbers, split_sentences, tokenize
 
 #: The top retrieved chunks that either writer reads its evidence from.
@@ -91,6 +92,12 @@ class SentenceCache:
         self._data: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
         self._lock = threading.Lock()
         self._matrix: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    def seed(self, data: IndexData) -> None:
+        """Take every chunk's sentences from a saved (or just built) index."""
+        with self._lock:
+            self._data.update(data.sentences_of())
+            self._matrix = (len(data.chunks), data.vectors, data.owner)
 
     def get(self, hits: Sequence[Hit]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
         """Spans (relative to the chunk) and vectors for each hit's chunk, embedding what is missing."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kb.embeddings import Embedder
+from kb.persisted import IndexData
+from kb.persisted import build as build_index
 from kb.store import Store, StoredChunk, latest_as_of
-from kb.text import language_of, tokenize
+from kb.text import tokenize
 
 RRF_K = 60
 
@@ -58,25 +61,23 @@ class Lexicon:
 class Index:
     """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, data: IndexData | None = None) -> None:
         self.store = store
         self.embedder = embedder
-        self.chunks: list[StoredChunk] = store.all_chunks()
+        if data is None:
+            data = build_index(store.all_chunks(), embedder)
+        self.chunks: list[StoredChunk] = data.chunks
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         #: Each chunk's language, so a question can be kept to the sources its asker reads.
-        self.language = {c.id: language_of(c.text) for c in self.chunks}
-        self._tokens = [
-            tokenize(f"{c.meta.get('title', '')} {c.meta.get('section', '')} {c.text}") for c in self.chunks
-        ]
+        self.language = {c.id: lang for c, lang in zip(self.chunks, data.languages, strict=True)}
+        self._tokens = data.tokens
         self.vocab = {t for d in self._tokens for t in d}
         self._prefixes = {t[:n] for t in self.vocab for n in range(3, 6) if len(t) >= n}
         #: Surface words (lower case) and their counts, for spelling repair of questions.
-        self.words: dict[str, int] = {}
-        for c in self.chunks:
-            for w in re.findall(r"[a-z]+", c.text.lower()):
-                self.words[w] = self.words.get(w, 0) + 1
+        self.words: dict[str, int] = dict(Counter(re.findall(r"[a-z]+", " ".join(c.text for c in self.chunks).lower())))
         self._lexicons: dict[frozenset[str] | None, Lexicon] = {}
-        self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = None
+        self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = (data.vectors, data.owner)
+        self._starts: tuple[np.ndarray, np.ndarray] | None = None
 
     def readable(self, language: str) -> frozenset[str] | None:
         """The source languages a question in ``language`` is answered from (``None``: all).
@@ -104,19 +105,20 @@ class Index:
         """Whether the knowledge base uses this token or a word of its family ("security" for "secure")."""
         return token in self.vocab or token[:5] in self._prefixes
 
-    def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
-        """Enable the sentence-level dense ranking: every sentence's vector and its chunk position."""
-        self.sentence_vectors = (vectors, owner)
-
     def _sentence_ranking(self, vec: np.ndarray, depth: int) -> list[tuple[str, float]]:
         # A chunk ranks by its best sentence: a one-sentence fact is not diluted by its neighbours.
-        if self.sentence_vectors is None:
+        if self.sentence_vectors is None or not len(self.sentence_vectors[1]):
             return []
         vectors, owner = self.sentence_vectors
+        if self._starts is None:  # sentences are stored chunk by chunk: each chunk's run starts here
+            starts = np.searchsorted(owner, np.arange(len(self.chunks)))
+            has = np.bincount(owner, minlength=len(self.chunks)) > 0
+            self._starts = (starts[has], np.flatnonzero(has))
         sims = vectors @ vec
         best = np.full(len(self.chunks), -1.0, dtype=np.float32)
-        np.maximum.at(best, owner, sims)
-        top = np.argsort(-best)[:depth]
+        best[self._starts[1]] = np.maximum.reduceat(sims, self._starts[0])
+        top = np.argpartition(-best, depth)[:depth] if depth < len(best) else np.arange(len(best))
+        top = top[np.argsort(-best[top], kind="stable")]
         return [(self.chunks[int(i)].id, float(best[i])) for i in top]
 
     @property

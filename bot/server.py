@@ -243,3 +243,12 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
     page = public_page(service, feedback).queue(default_concurrency_limit=4)
     gr.mount_gradio_app(app, page, path="/", **common)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app for one of several ``kb serve --workers`` processes (uvicorn imports and calls this in each)."""
+    from kb.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    return create_app(settings)

@@ -8,9 +8,11 @@ import hmac
 import itertools
 import json
 import logging
+import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +40,7 @@ from bot.types import Answer, Citation, Decision, Retrieved, Turn
 from bot.verify import verify_answer
 from kb.embeddings import Embedder, get_embedder
 from kb.errors import InputError
+from kb.persisted import load_or_build
 from kb.profile import QUOTING_OTHER_LANGUAGE, STORE_KEY, Profile, generic_profile, parse_profile, read_profile
 from kb.settings import Settings
 from kb.store import Store, open_store
@@ -45,8 +48,8 @@ from kb.text import language_of
 
 log = logging.getLogger(__name__)
 
-#: Warm the sentence cache at start-up when the store is at most this many chunks.
-_WARM_LIMIT = 5000
+#: Seconds between checks that the store has not been changed by another process (an ingest).
+_RECHECK = 5.0
 #: A sentence enters the answer when its probability is at least this share of the best sentence's. On dev, 0.3 and
 #: 0.5 gave the same fact recall (0.548 / 0.545) and 0.5 the better citation precision (0.771 / 0.765).
 _RELATIVE = 0.5
@@ -98,19 +101,48 @@ class AnswerService:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.index = Index(store, embedder)
-        self.sentences = SentenceCache(embedder)
-        if len(self.index.chunks) <= _WARM_LIMIT:
-            self.sentences.warm(self.index.chunks)
-            matrix = self.sentences.matrix([c.id for c in self.index.chunks])
-            if matrix is not None:
-                self.index.set_sentence_vectors(*matrix)
+        self._version = store.version
+        self.index, self.sentences = self._load_index()
+        self._checked = time.monotonic()
+        self._reloading = threading.Lock()
         # One answer at a time: the steps share the model and caches, and each takes milliseconds, so the
         # web and API threads queue here rather than oversubscribe two cores.
         self._lock = threading.Lock()
         self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
         self.scorer: Scorer = load_scorer()
         self.threshold = settings.abstain_threshold if settings.abstain_threshold is not None else self.scorer.threshold
+
+    def _load_index(self) -> tuple[Index, SentenceCache]:
+        data = load_or_build(self.settings, self.store, self.embedder)
+        sentences = SentenceCache(self.embedder)
+        sentences.seed(data)
+        return Index(self.store, self.embedder, data), sentences
+
+    def refresh(self, force: bool = False) -> bool:
+        """Take up what another process ingested since start; returns whether it reloaded.
+
+        When the store's content version has changed, the saved index is loaded (or rebuilt) and swapped in. It is
+        checked at most every :data:`_RECHECK` seconds; one thread reloads while the others keep answering from the
+        old index.
+        """
+        now = time.monotonic()
+        if not force and now - self._checked < _RECHECK:
+            return False
+        self._checked = now
+        if not self._reloading.acquire(blocking=False):
+            return False
+        try:
+            version = self.store.current_version()
+            if version == self._version:
+                return False
+            log.warning("The store changed (content version %s): loading its index.", version[:8])
+            index, sentences = self._load_index()
+            self.index, self.sentences, self._version = index, sentences, version
+            for name in ("profile", "common_names", "as_of", "documents"):
+                self.__dict__.pop(name, None)
+            return True
+        finally:
+            self._reloading.release()
 
     @cached_property
     def profile(self) -> Profile:
@@ -179,6 +211,7 @@ class AnswerService:
             raise InputError("The search query is empty.")
         if not 1 <= k <= 50:
             raise InputError(f"Invalid k '{k}': choose a whole number from 1 to 50.")
+        self.refresh()
         languages = self.index.readable(language_of(query))  # the sources an answer in this language would use
         with self._lock:
             return self.index.retrieve(query.strip(), k, languages=languages)
@@ -215,6 +248,7 @@ class AnswerService:
             InputError: for an empty or over-long question, bad history or bad ``k``/``kind``.
 
         """
+        self.refresh()
         answer: Answer = self.chain.invoke(
             {"question": question, "history": list(history), "k": k, "kind": kind, "topic": topic}
         )
@@ -222,7 +256,7 @@ class AnswerService:
 
     @cached_property
     def _key(self) -> bytes:
-        return (self.settings.secret or secrets.token_hex(32)).encode()
+        return (self.settings.secret or home_secret(self.settings)).encode()
 
     def sign(self, answer: Answer) -> str:
         """The id of an answer this server gave: an HMAC of what it said, so a client cannot forge one."""
@@ -536,6 +570,22 @@ class AnswerService:
             retrieved=self._retrieved(state, set()),
             rewritten_question=state.query,
         )
+
+
+def home_secret(settings: Settings) -> str:
+    """The key in ``KB_HOME/secret`` (made on first use, mode 0600), shared by every worker serving that home."""
+    path = settings.home / "secret"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    except OSError:
+        log.warning("Cannot write %s: answer ids are signed with a key of this process only.", path)
+        return secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_hex(32))
+    return path.read_text(encoding="ascii").strip()
 
 
 def check_unicode(text: str) -> None:

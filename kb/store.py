@@ -116,9 +116,10 @@ def _http_client(settings: Settings, chroma_settings: Any) -> Any:
 class Store:
     """A chunk collection that records the model and chunker that built it."""
 
-    def __init__(self, collection: Any, settings: Settings) -> None:
+    def __init__(self, collection: Any, settings: Settings, client: Any = None) -> None:
         self._col = collection
         self.settings = settings
+        self._client = client
 
     @property
     def location(self) -> str:
@@ -152,6 +153,35 @@ class Store:
         if meta.get(STORE_KEY) != text:
             meta[STORE_KEY] = text
             self._col.modify(metadata=meta)
+
+    @property
+    def version(self) -> str:
+        """The content version: a new one each time an ingest changes the store ("" before the first)."""
+        return str(self.metadata.get("content_version", ""))
+
+    def current_version(self) -> str:
+        """The content version as the store has it now, re-read (another process may have ingested since).
+
+        Raises:
+            StoreError: when the store does not answer.
+
+        """
+        if self._client is None:
+            return self.version
+        try:
+            self._col = self._client.get_collection(self._col.name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - one line, answered as 503
+            raise StoreError(f"The store did not answer: {(str(exc).splitlines() or [''])[0][:200]}") from None
+        return self.version
+
+    def new_version(self) -> str:
+        """Record that the store's content changed (saved indices built before are stale); returns the version."""
+        import uuid
+
+        meta = self.metadata
+        meta["content_version"] = uuid.uuid4().hex
+        self._col.modify(metadata=meta)
+        return str(meta["content_version"])
 
     def set_chunker_version(self, version: str) -> None:
         """Record the chunker version that last wrote to the collection."""
@@ -290,4 +320,4 @@ def open_store(settings: Settings, embedder: Embedder, *, create: bool = False, 
             f"(dim {meta.get('embedding_dim')}) but settings use '{embedder.name}' (dim {embedder.dim}): "
             "re-ingest with 'kb ingest --reset'."
         )
-    return Store(col, settings)
+    return Store(col, settings, client)

@@ -7,6 +7,10 @@ from functools import lru_cache
 
 import snowballstemmer
 
+#: Version of :func:`tokenize` and :func:`split_sentences`; bump it when either changes what it returns, so saved
+#: indices (``kb.persisted``) are rebuilt.
+TEXT_VERSION = "1"
+
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREV = {
     "no",

@@ -132,3 +132,42 @@ def test_chroma_server_mode(golden: Path, tmp_path: Path, monkeypatch: pytest.Mo
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.server
+def test_two_replicas_on_one_chroma_server_agree_and_both_see_a_new_document(golden: Path, tmp_path: Path):
+    import time
+
+    import httpx
+
+    from eval.replicas import run_replicas
+
+    with run_replicas(tmp_path / "cluster", 2, golden, extra={"KB_ABSTAIN_THRESHOLD": "0.3"}) as cluster:
+        question = {"question": "How much does a ticket for the Jeju ferry cost?"}
+        answers = [httpx.post(url + "/api/ask", json=question, timeout=60).json() for url in cluster.urls]
+        assert "45,000 won" in answers[0]["text"]
+        assert answers[0] == answers[1]  # same text, citations, confidence and answer id
+        # An answer from one replica is accepted as feedback by the other (one shared KB_SECRET).
+        rated = httpx.post(cluster.urls[1] + "/api/feedback", json={"answer": answers[0], "rating": "up"}, timeout=30)
+        assert rated.status_code == 201, rated.text
+        # A document ingested through either replica's settings reaches both without a restart.
+        new = write_markdown(tmp_path / "more" / "owls.md", "Owls", "A barn owl can swallow a mouse whole.")
+        ingest = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "ingest", str(new.parent), "--json"],
+            env=cluster.env_for(1),
+            capture_output=True,
+            text=True,
+        )
+        assert ingest.returncode == 0 and json.loads(ingest.stdout)["added"] == 1, ingest.stderr
+        owl = {"question": "What can a barn owl swallow whole?"}
+        deadline = time.monotonic() + 60
+        seen: list[dict] = []
+        while time.monotonic() < deadline:
+            seen = [httpx.post(url + "/api/ask", json=owl, timeout=60).json() for url in cluster.urls]
+            if all("mouse" in a["text"] for a in seen):
+                break
+            time.sleep(1)
+        assert all("mouse" in a["text"] for a in seen), seen
+        assert seen[0] == seen[1]
+        sources = [{d["source"] for d in httpx.get(url + "/api/sources").json()} for url in cluster.urls]
+        assert sources[0] == sources[1] and len(sources[0]) == 5
