@@ -9,7 +9,7 @@ export ANONYMIZED_TELEMETRY := False
 # Math libraries spin-wait for cores they do not get on a busy machine; passive waiting keeps queries fast.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: install run chat eval ingest test test-fast check bench calibrate security clean
+.PHONY: install run chat eval ingest test test-fast check bench bench-scale calibrate security clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ security: install
 bench: install
 	$(BIN)/python -m eval.bench
 	$(BIN)/python -m eval.load
+
+# Sizes in chunks (0: the shipped corpus alone); see README "Scale" for what each size costs on 2 cores.
+SCALE_SIZES ?= 0,1000,10000,100000
+bench-scale: install
+	$(BIN)/python -m eval.scale --sizes $(SCALE_SIZES)
 
 calibrate: install
 	$(BIN)/python -m eval.calibrate

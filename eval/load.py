@@ -86,11 +86,14 @@ def healthz_while(
     return result[0], sorted(times)
 
 
-def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
-    """Start ``kb serve`` on a free loopback port with ``env`` added; return its URL and process (not yet ready)."""
+def start_server(env: dict[str, str], *args: str) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``kb serve`` on a free loopback port; return its URL and process (not yet ready).
+
+    ``env`` is added to this process's environment; ``args`` go to ``kb serve`` (``"--workers", "2"``).
+    """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), *args],
         env={**os.environ, "KB_LOG_LEVEL": "warning", **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -98,7 +101,8 @@ def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
     return f"http://127.0.0.1:{port}", proc
 
 
-def _rss_mb(pid: int) -> dict[str, float]:
+def rss_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory now and at its peak, in MiB."""
     fields = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Vm")
     )
@@ -112,7 +116,8 @@ def _timed_ask(client: httpx.Client, url: str, question: str) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _run(url: str, questions: list[str], clients: int, total: int) -> dict[str, float]:
+def run_clients(url: str, questions: list[str], clients: int, total: int) -> dict[str, float]:
+    """``total`` questions shared among ``clients`` concurrent clients: latency p50/p95 and requests/s."""
     work = [questions[i % len(questions)] for i in range(total)]
     per_client = [work[i::clients] for i in range(clients)]
 
@@ -132,7 +137,7 @@ def _run(url: str, questions: list[str], clients: int, total: int) -> dict[str, 
     }
 
 
-def _sustained(url: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
+def sustained(url: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
     """``clients`` clients asking back to back for ``seconds``; failures are counted, not raised."""
     deadline = time.perf_counter() + seconds
 
@@ -180,7 +185,7 @@ def under_load(url: str, questions: list[str], clients: int = 64, seconds: float
 
     with ThreadPoolExecutor(max_workers=1) as side:
         status = side.submit(hostile)
-        load, probes = healthz_while(url, lambda: _sustained(url, questions, clients, seconds))
+        load, probes = healthz_while(url, lambda: sustained(url, questions, clients, seconds))
         return {
             **load,
             "hostile_feedback_status": status.result(),
@@ -207,14 +212,14 @@ def main() -> None:
         try:
             wait_ready(url, proc=proc)
             out["startup_to_ready_s"] = round(time.perf_counter() - t0, 2)
-            out["rss_after_start_mb"] = _rss_mb(proc.pid)
-            one = _run(url, questions, clients=1, total=100)
-            eight = _run(url, questions, clients=8, total=400)
-            rest = _run(url, questions, clients=8, total=args.total - 500) if args.total > 500 else {}
+            out["rss_after_start_mb"] = rss_mb(proc.pid)
+            one = run_clients(url, questions, clients=1, total=100)
+            eight = run_clients(url, questions, clients=8, total=400)
+            rest = run_clients(url, questions, clients=8, total=args.total - 500) if args.total > 500 else {}
             out["api_ask_1_client"] = one
             out["api_ask_8_clients"] = eight
             out["questions_asked"] = one["requests"] + eight["requests"] + rest.get("requests", 0)
-            out["rss_after_questions_mb"] = _rss_mb(proc.pid)
+            out["rss_after_questions_mb"] = rss_mb(proc.pid)
             out["api_ask_64_clients_with_hostile_feedback"] = under_load(url, questions, 64, args.seconds)
         finally:
             proc.terminate()
