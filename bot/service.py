@@ -38,7 +38,7 @@ from bot.retrieval import Hit, Index
 from bot.scorer import Scorer, load_scorer
 from bot.types import Answer, Citation, Decision, Retrieved, Turn
 from bot.verify import verify_answer
-from kb.embeddings import Embedder, get_embedder
+from kb.embeddings import Embedder, get_embedder, model_for
 from kb.errors import InputError
 from kb.persisted import load_or_build
 from kb.profile import QUOTING_OTHER_LANGUAGE, STORE_KEY, Profile, generic_profile, parse_profile, read_profile
@@ -459,10 +459,7 @@ class AnswerService:
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine of two texts by the model that serves both their languages (for cross-language checks)."""
-        needed = {language_of(a), language_of(b)}
-        parts = getattr(self.embedder, "parts", (self.embedder,))
-        model = next((p for p in parts if needed <= set(p.languages)), self.embedder)
-        va, vb = model.encode([a, b])
+        va, vb = model_for(self.embedder, {language_of(a), language_of(b)}).encode([a, b])
         norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
         return float(va @ vb) / norm if norm else 0.0
 

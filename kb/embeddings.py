@@ -209,3 +209,14 @@ def _minilm(settings: Settings) -> Embedder:
         embedder = SentenceTransformerEmbedder(name=name, path=path, model=model)
         _CACHE[path] = embedder
         return embedder
+
+
+def model_for(embedder: Embedder, languages: set[str]) -> Embedder:
+    """The one model inside ``embedder`` that serves every language in ``languages``.
+
+    Two texts are compared in that model's space. Returns the embedder itself when it is not fused or no single part
+    serves all the languages.
+    """
+    if isinstance(embedder, FusedEmbedder):
+        return next((p for p in embedder.parts if languages <= set(p.languages)), embedder)
+    return embedder
