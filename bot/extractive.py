@@ -91,31 +91,36 @@ class SentenceCache:
         self.embedder = embedder
         self._data: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
         self._lock = threading.Lock()
-        self._matrix: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._seed: IndexData | None = None
+        self._row: dict[str, int] = {}
+        self._bounds = np.zeros(1, dtype=np.int64)
 
     def seed(self, data: IndexData) -> None:
-        """Take every chunk's sentences from a saved (or just built) index."""
+        """Take chunks' sentences from a saved (or just built) index, each chunk's when it is first asked for."""
         with self._lock:
-            self._data.update(data.sentences_of())
-            self._matrix = (len(data.chunks), data.vectors, data.owner)
+            self._seed = data
+            self._row = {c.id: i for i, c in enumerate(data.chunks)}
+            self._bounds = np.searchsorted(data.owner, np.arange(len(data.chunks) + 1))
+
+    def _seeded(self, chunk_id: str) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+        i = self._row.get(chunk_id)
+        if i is None or self._seed is None:
+            return None
+        lo, hi = int(self._bounds[i]), int(self._bounds[i + 1])
+        spans = [(int(s), int(e)) for s, e in self._seed.spans[lo:hi]]
+        return spans, np.asarray(self._seed.vectors[lo:hi], dtype=np.float32)
 
     def get(self, hits: Sequence[Hit]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
         """Spans (relative to the chunk) and vectors for each hit's chunk, embedding what is missing."""
+        for h in hits:
+            if h.chunk.id not in self._data:
+                found = self._seeded(h.chunk.id)
+                if found is not None:
+                    self._data[h.chunk.id] = found
         missing = [h.chunk for h in hits if h.chunk.id not in self._data]
         if missing:
             self.warm(missing)
         return {h.chunk.id: self._data[h.chunk.id] for h in hits}
-
-    def matrix(self, chunk_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
-        """All sentence vectors of the given chunks and each row's chunk position, if all are cached."""
-        if not chunk_ids or any(cid not in self._data for cid in chunk_ids):
-            return None
-        key = len(chunk_ids)
-        if self._matrix is None or self._matrix[0] != key:
-            vecs = [self._data[cid][1] for cid in chunk_ids]
-            owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(vecs)])
-            self._matrix = (key, np.concatenate(vecs), owner)
-        return self._matrix[1], self._matrix[2]
 
     def warm(self, chunks: Sequence) -> None:  # type: ignore[type-arg]
         """Embed the sentences of many chunks in one batch."""

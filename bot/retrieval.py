@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kb.embeddings import Embedder
-from kb.persisted import IndexData
+from kb.persisted import IndexData, Lexicon
 from kb.persisted import build as build_index
 from kb.store import Store, StoredChunk, latest_as_of
 from kb.text import tokenize
@@ -30,34 +28,6 @@ class Hit:
     bm25: float | None = None
 
 
-@dataclass
-class Lexicon:
-    """Keyword statistics over some of the chunks: BM25 and IDF, with the chunks' positions in the index."""
-
-    rows: list[int]
-    bm25: Any
-    idf: dict[str, float]
-    max_idf: float
-
-    @classmethod
-    def build(cls, rows: list[int], docs: list[list[str]]) -> Lexicon:
-        """Index ``docs`` (the token lists of the chunks at ``rows``)."""
-        import logging
-
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s turns DEBUG on at import
-        bm25 = bm25s.BM25()
-        if docs:
-            bm25.index(docs, show_progress=False)
-        df: dict[str, int] = {}
-        for d in docs:
-            for t in set(d):
-                df[t] = df.get(t, 0) + 1
-        n = max(len(docs), 1)
-        return cls(rows, bm25, {t: float(np.log(1 + n / c)) for t, c in df.items()}, float(np.log(1 + n)))
-
-
 class Index:
     """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
 
@@ -70,12 +40,11 @@ class Index:
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         #: Each chunk's language, so a question can be kept to the sources its asker reads.
         self.language = {c.id: lang for c, lang in zip(self.chunks, data.languages, strict=True)}
-        self._tokens = data.tokens
-        self.vocab = {t for d in self._tokens for t in d}
+        self._data = data
+        self.vocab = data.vocab
         self._prefixes = {t[:n] for t in self.vocab for n in range(3, 6) if len(t) >= n}
         #: Surface words (lower case) and their counts, for spelling repair of questions.
-        self.words: dict[str, int] = dict(Counter(re.findall(r"[a-z]+", " ".join(c.text for c in self.chunks).lower())))
-        self._lexicons: dict[frozenset[str] | None, Lexicon] = {}
+        self.words: dict[str, int] = data.words
         self.sentence_vectors: tuple[np.ndarray, np.ndarray] | None = (data.vectors, data.owner)
         self._starts: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -96,10 +65,7 @@ class Index:
         ones' figures and acronyms, and counted together they would make an English question's rare words look
         common (English document hit@1 on dev fell 0.729 -> 0.713 when the Korean documents joined one index).
         """
-        if languages not in self._lexicons:
-            rows = [i for i, c in enumerate(self.chunks) if languages is None or self.language[c.id] in languages]
-            self._lexicons[languages] = Lexicon.build(rows, [self._tokens[i] for i in rows])
-        return self._lexicons[languages]
+        return self._data.lexicon(languages)
 
     def knows(self, token: str) -> bool:
         """Whether the knowledge base uses this token or a word of its family ("security" for "secure")."""

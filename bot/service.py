@@ -114,6 +114,9 @@ class AnswerService:
 
     def _load_index(self) -> tuple[Index, SentenceCache]:
         data = load_or_build(self.settings, self.store, self.embedder)
+        # The saved sentence vectors are memory-mapped (workers share one copy); read them in once, in the
+        # background, so that the first questions do not wait for the disk.
+        threading.Thread(target=_read_through, args=(data.vectors,), daemon=True).start()
         sentences = SentenceCache(self.embedder)
         sentences.seed(data)
         return Index(self.store, self.embedder, data), sentences
@@ -567,6 +570,12 @@ class AnswerService:
             retrieved=self._retrieved(state, set()),
             rewritten_question=state.query,
         )
+
+
+def _read_through(array: np.ndarray, rows: int = 65536) -> None:
+    """Touch every page of a (memory-mapped) array."""
+    for i in range(0, len(array), rows):
+        float(np.asarray(array[i : i + rows]).sum())
 
 
 def home_secret(settings: Settings) -> str:

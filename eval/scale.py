@@ -192,19 +192,27 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,1000,10000,100000", help="Comma-separated chunk counts (0: shipped).")
     parser.add_argument("--seconds", type=float, default=60.0, help="Length of each 64-client run (default 60).")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--keep", action="store_true", help="Keep the other sizes already in OUT/scale.json (measure sizes one by one)."
+    )
     args = parser.parse_args()
     questions = [i.last for i in load_items(split="dev") if i.language == "en"]
     args.out.mkdir(parents=True, exist_ok=True)
-    rate = encode_rate([p.read_text(encoding="utf-8")[:700] for p in sorted(SOURCES_DIR.rglob("*.md"))][:48] * 2)
-    rows: list[dict[str, Any]] = []
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    saved = args.out / "scale.json"
+    kept = json.loads(saved.read_text(encoding="utf-8")) if args.keep and saved.exists() else {}
+    rows: list[dict[str, Any]] = [r for r in kept.get("rows", []) if r["size"] not in sizes]
+    texts = [p.read_text(encoding="utf-8")[:700] for p in sorted(SOURCES_DIR.rglob("*.md"))][:48] * 2
+    rate = encode_rate(texts) if sizes else kept.get("encode_rate", 0.0)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            rows.append(measure(size, Path(tmp), questions, args.seconds))
-            print(json.dumps(rows[-1]), flush=True)
-            (args.out / "scale.json").write_text(
-                json.dumps({"encode_rate": rate, "rows": rows}, indent=1), encoding="utf-8"
-            )
+        for size in sizes:
+            row = measure(size, Path(tmp), questions, args.seconds)
+            rows = sorted([*rows, row], key=lambda r: r["size"])
+            print(json.dumps(row), flush=True)
+            saved.write_text(json.dumps({"encode_rate": rate, "rows": rows}, indent=1), encoding="utf-8")
             plot(rows, args.out / "scale.png")
+    if rows and not sizes:
+        plot(rows, args.out / "scale.png")
     print(table(rows, rate))
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,61 @@ from kb.text import TEXT_VERSION, language_of, split_sentences, tokenize
 log = logging.getLogger(__name__)
 
 #: The layout of the folder; bump it when the files change.
-FORMAT = 1
+FORMAT = 2
+
+
+@dataclass
+class Lexicon:
+    """Keyword statistics over some of the chunks: BM25 and IDF, with the chunks' positions in the index."""
+
+    rows: list[int]
+    bm25: Any
+    idf: dict[str, float]
+    max_idf: float
+
+    @classmethod
+    def build(cls, rows: list[int], docs: list[list[str]]) -> Lexicon:
+        """Index ``docs`` (the token lists of the chunks at ``rows``)."""
+        bm25 = _bm25s().BM25()
+        if docs:
+            bm25.index(docs, show_progress=False)
+        df: dict[str, int] = {}
+        for d in docs:
+            for t in set(d):
+                df[t] = df.get(t, 0) + 1
+        n = max(len(docs), 1)
+        return cls(rows, bm25, {t: float(np.log(1 + n / c)) for t, c in df.items()}, float(np.log(1 + n)))
+
+    def save(self, path: Path) -> None:
+        """Write to the folder ``path`` (BM25 arrays, rows, IDF)."""
+        path.mkdir(parents=True)
+        if self.rows:
+            self.bm25.save(str(path / "bm25"))
+        np.save(path / "rows.npy", np.asarray(self.rows, dtype=np.int64))
+        (path / "idf.json").write_text(json.dumps({"max": self.max_idf, "idf": self.idf}), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        """Read what :meth:`save` wrote (the BM25 arrays memory-mapped)."""
+        rows = np.load(path / "rows.npy").tolist()
+        bm25 = _bm25s().BM25.load(str(path / "bm25"), mmap=True) if rows else _bm25s().BM25()
+        idf = json.loads((path / "idf.json").read_text(encoding="utf-8"))
+        return cls(rows, bm25, idf["idf"], float(idf["max"]))
+
+
+def _bm25s() -> Any:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s turns DEBUG on at import
+    return bm25s
+
+
+#: The sets of source languages a question can be answered from (see ``Index.readable``), keyword-indexed ahead.
+LANGUAGE_SETS: tuple[frozenset[str] | None, ...] = (None, frozenset({"en"}))
+
+
+def _language_key(languages: frozenset[str] | None) -> str:
+    return "all" if languages is None else "-".join(sorted(languages))
 
 
 @dataclass
@@ -41,14 +98,33 @@ class IndexData:
     """Everything retrieval and sentence scoring read, for every chunk in the store (in store order)."""
 
     chunks: list[StoredChunk]
-    tokens: list[list[str]]
+    #: Each chunk's keyword tokens, space-separated (split on demand: see :attr:`tokens`).
+    token_text: list[str]
     languages: list[str]
     #: ``(start, end)`` of every sentence, relative to its chunk, chunk by chunk.
     spans: np.ndarray
     #: The position in :attr:`chunks` of each sentence's chunk.
     owner: np.ndarray
-    #: One unit-length row per sentence.
+    #: One unit-length row per sentence (memory-mapped when loaded).
     vectors: np.ndarray
+    #: Every keyword token of the corpus.
+    vocab: set[str] = field(default_factory=set)
+    #: Surface words (lower case) and their counts, for spelling repair of questions.
+    words: dict[str, int] = field(default_factory=dict)
+    #: Keyword statistics per set of source languages (:data:`LANGUAGE_SETS`).
+    lexicons: dict[frozenset[str] | None, Lexicon] = field(default_factory=dict)
+
+    @cached_property
+    def tokens(self) -> list[list[str]]:
+        """Each chunk's keyword tokens."""
+        return [t.split(" ") if t else [] for t in self.token_text]
+
+    def lexicon(self, languages: frozenset[str] | None) -> Lexicon:
+        """Keyword statistics over the chunks in ``languages`` (built on first use when not saved)."""
+        if languages not in self.lexicons:
+            rows = [i for i, lang in enumerate(self.languages) if languages is None or lang in languages]
+            self.lexicons[languages] = Lexicon.build(rows, [self.tokens[i] for i in rows])
+        return self.lexicons[languages]
 
     def sentences_of(self) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
         """Each chunk's sentence spans and vectors, keyed by chunk id."""
@@ -105,15 +181,22 @@ def load(path: Path, want: dict[str, Any]) -> IndexData | None:
         return None
     try:
         rows = [json.loads(line) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
-        arrays = np.load(path / "sentences.npz")
-        return IndexData(
+        extra = json.loads((path / "words.json").read_text(encoding="utf-8"))
+        data = IndexData(
             chunks=[StoredChunk(r["id"], r["text"], r["meta"]) for r in rows],
-            tokens=[r["tokens"].split(" ") if r["tokens"] else [] for r in rows],
+            token_text=[r["tokens"] for r in rows],
             languages=[r["language"] for r in rows],
-            spans=arrays["spans"],
-            owner=arrays["owner"],
-            vectors=arrays["vectors"],
+            spans=np.load(path / "spans.npy"),
+            owner=np.load(path / "owner.npy"),
+            vectors=np.load(path / "vectors.npy", mmap_mode="r"),
+            vocab=set(extra["vocab"]),
+            words=extra["words"],
         )
+        for languages in LANGUAGE_SETS:
+            folder = path / f"lexicon-{_language_key(languages)}"
+            if folder.is_dir():
+                data.lexicons[languages] = Lexicon.load(folder)
+        return data
     except (OSError, ValueError, KeyError) as exc:
         log.warning("Saved index in %s is damaged (%s): rebuilding it.", path, exc)
         return None
@@ -152,16 +235,23 @@ def build(
             parts.append(fresh[used : used + len(sp)])
             used += len(sp)
     counts = [len(sp) for sp in spans]
-    return IndexData(
+    tokens = [old[c.id][1] if same(c) else tokenize(f"{_heading(c)} {c.text}") for c in chunks]
+    data = IndexData(
         chunks=list(chunks),
-        tokens=[old[c.id][1] if same(c) else tokenize(f"{_heading(c)} {c.text}") for c in chunks],
+        token_text=[" ".join(t) for t in tokens],
         languages=[old[c.id][2] if same(c) else language_of(c.text) for c in chunks],
         spans=np.array([s for sp in spans for s in sp], dtype=np.int32).reshape(-1, 2),
         owner=np.repeat(np.arange(len(chunks), dtype=np.int32), counts),
         vectors=(
             np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros((0, embedder.dim), np.float32)
         ),
+        vocab={t for d in tokens for t in d},
+        words=dict(Counter(re.findall(r"[a-z]+", " ".join(c.text for c in chunks).lower()))),
     )
+    data.__dict__["tokens"] = tokens  # already split (fills the cached property)
+    for languages in LANGUAGE_SETS:
+        data.lexicon(languages)
+    return data
 
 
 def _heading(c: StoredChunk) -> str:
@@ -175,10 +265,16 @@ def save(path: Path, data: IndexData, manifest: dict[str, Any]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
-            for c, tokens, language in zip(data.chunks, data.tokens, data.languages, strict=True):
-                row = {"id": c.id, "text": c.text, "meta": c.meta, "tokens": " ".join(tokens), "language": language}
+            for c, tokens, language in zip(data.chunks, data.token_text, data.languages, strict=True):
+                row = {"id": c.id, "text": c.text, "meta": c.meta, "tokens": tokens, "language": language}
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        np.savez(tmp / "sentences.npz", spans=data.spans, owner=data.owner, vectors=data.vectors)
+        for name in ("spans", "owner", "vectors"):
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
+        (tmp / "words.json").write_text(
+            json.dumps({"vocab": sorted(data.vocab), "words": data.words}, ensure_ascii=False), encoding="utf-8"
+        )
+        for languages in LANGUAGE_SETS:
+            data.lexicon(languages).save(tmp / f"lexicon-{_language_key(languages)}")
         (tmp / "manifest.json").write_text(
             json.dumps({**manifest, "chunks": len(data.chunks), "built_at": time.time()}, indent=1), encoding="utf-8"
         )

@@ -14,6 +14,7 @@ from ingest.sync import sync
 from kb import persisted
 from kb.settings import Settings
 from kb.store import open_store
+from kb.text import tokenize
 from tests.fakes import HashEmbedder
 from tests.helpers import write_markdown
 
@@ -49,6 +50,14 @@ def test_ingest_saves_the_index_and_a_start_loads_it_without_embedding_sentences
     rebuilt = persisted.build(store.all_chunks(), embedder)
     assert [c.id for c in data.chunks] == [c.id for c in rebuilt.chunks] and data.tokens == rebuilt.tokens
     assert np.array_equal(data.spans, rebuilt.spans) and np.allclose(data.vectors, rebuilt.vectors)
+    assert data.vocab == rebuilt.vocab and data.words == rebuilt.words
+    query = tokenize("how long is river 2")
+    for languages in persisted.LANGUAGE_SETS:  # the saved keyword index ranks exactly as a fresh one
+        saved, fresh = data.lexicons[languages], rebuilt.lexicon(languages)
+        a = saved.bm25.retrieve([query], k=3, show_progress=False)
+        b = fresh.bm25.retrieve([query], k=3, show_progress=False)
+        assert a.documents.tolist() == b.documents.tolist() and np.allclose(a.scores, b.scores)
+        assert saved.idf == fresh.idf and saved.rows == fresh.rows
     service = AnswerService(settings, embedder, store)
     assert service.index.sentence_vectors is not None and len(service.index.sentence_vectors[0]) == 9
     hits = service.index.retrieve("How long is river 2?", 3)
@@ -83,7 +92,7 @@ def test_a_mismatched_or_damaged_index_is_rebuilt_with_a_log_line(tmp_path: Path
         data = persisted.load_or_build(settings, store, embedder)
     assert "text_version is '0'" in caplog.text and "rebuilding" in caplog.text and len(data.chunks) == 2
     assert json.loads((path / "manifest.json").read_text())["text_version"] == manifest["text_version"]  # saved anew
-    (path / "sentences.npz").write_bytes(b"not a numpy file")
+    (path / "vectors.npy").write_bytes(b"not a numpy file")
     caplog.clear()
     with caplog.at_level(logging.WARNING, "kb.persisted"):
         again = persisted.load_or_build(settings, store, embedder)
