@@ -166,6 +166,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     sizes = [r["chunks"] for r in rows]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
@@ -181,7 +182,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     axes[1][1].set_title("recall@5, real English questions")
     for ax in axes.flat:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("chunks")
+        ax.set_ylim(bottom=0)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
