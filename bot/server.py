@@ -52,7 +52,7 @@ padding:.5rem 1.2rem;font:inherit}}.error{{color:#a00}}</style>
 <button type="submit">Sign in</button></form></html>"""
 
 
-def install_staff_login(app: FastAPI, settings: Settings, database: Path) -> Sessions:
+def install_staff_login(app: FastAPI, settings: Settings, database: Path) -> None:
     """The staff console's own sign-in in front of ``/staff``: a form, throttled checks, expiring sessions.
 
     ``GET /staff/login`` shows the form and ``POST /staff/login`` checks it (off the event loop, throttled per name
@@ -119,14 +119,13 @@ def install_staff_login(app: FastAPI, settings: Settings, database: Path) -> Ses
         path = request.url.path
         if path.startswith("/staff/") and path not in ("/staff/login", "/staff/logout"):
             user = await run_in_threadpool(sessions.user, request.cookies.get(STAFF_COOKIE))
+            request.state.staff_user = user
             if user is None:
                 if request.method == "GET" and path == "/staff/":
                     return RedirectResponse("/staff/login", status_code=303)
                 return JSONResponse({"error": "Sign in at /staff/login first."}, 401)
         response: Response = await call_next(request)
         return response
-
-    return sessions
 
 
 def create_app(settings: Settings, service: AnswerService | None = None) -> FastAPI:
@@ -179,13 +178,14 @@ def create_app(settings: Settings, service: AnswerService | None = None) -> Fast
 
     common: dict[str, Any] = {"show_error": False, "run_history": False, "footer_links": ["api"], "css": CSS}
     if settings.staff_users:
-        sessions = install_staff_login(app, settings, feedback.path)
+        install_staff_login(app, settings, feedback.path)
         staff = staff_console(service, feedback).queue(default_concurrency_limit=4)
         gr.mount_gradio_app(
             app,
             staff,
             path="/staff",
-            auth_dependency=lambda request: sessions.user(request.cookies.get(STAFF_COOKIE)),
+            # The sign-in gate in front has already looked the session up; Gradio reads its answer.
+            auth_dependency=lambda request: getattr(request.state, "staff_user", None),
             **common,
         )
     else:

@@ -15,7 +15,7 @@ from ingest.loaders import load
 from kb import SOURCES_DIR
 from kb.embeddings import Embedder, get_embedder
 from kb.errors import ConfigError, IngestError
-from kb.persisted import refresh
+from kb.persisted import load_or_build
 from kb.profile import PROFILE_FILE, read_profile
 from kb.settings import Settings
 from kb.store import SourceRecord, Store, StoredChunk, open_store
@@ -195,7 +195,7 @@ def sync(
         store.new_version()
     # The server's indices (keyword tokens, sentence vectors) are saved beside the store and refreshed here,
     # embedding only the sentences of new chunks, so a server starts without rebuilding them.
-    refresh(settings, store, embedder)
+    load_or_build(settings, store, embedder)
     report.chunks = store.count()
     return report
 

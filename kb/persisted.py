@@ -311,11 +311,6 @@ def load_or_build(settings: Settings, store: Store, embedder: Embedder) -> Index
     return data
 
 
-def refresh(settings: Settings, store: Store, embedder: Embedder) -> IndexData:
-    """After an ingest: bring the saved index in line with the store, embedding only new chunks' sentences."""
-    return load_or_build(settings, store, embedder)
-
-
 def _load_any(path: Path, embedder: Embedder) -> IndexData | None:
     """A saved index from the same model whatever store version it was built from (for reuse of its vectors)."""
     try:
