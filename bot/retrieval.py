@@ -10,7 +10,6 @@ import numpy as np
 
 from kb.embeddings import Embedder
 from kb.persisted import IndexData, Lexicon
-from kb.persisted import build as build_index
 from kb.store import Store, StoredChunk, latest_as_of
 from kb.text import tokenize
 
@@ -29,13 +28,11 @@ class Hit:
 
 
 class Index:
-    """Everything retrieval needs, built once per process from the store (chunks, BM25)."""
+    """Everything retrieval needs, from the saved (or just built) index of the store (chunks, BM25, sentence vectors)."""
 
-    def __init__(self, store: Store, embedder: Embedder, data: IndexData | None = None) -> None:
+    def __init__(self, store: Store, embedder: Embedder, data: IndexData) -> None:
         self.store = store
         self.embedder = embedder
-        if data is None:
-            data = build_index(store.all_chunks(), embedder)
         self.chunks: list[StoredChunk] = data.chunks
         self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
         #: Each chunk's language, so a question can be kept to the sources its asker reads.

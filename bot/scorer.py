@@ -147,6 +147,15 @@ class Scorer:
         }
 
 
+def neutral() -> Scorer:
+    """A scorer with no weights (every probability 0.5) over this code's features, for fitting a new one."""
+
+    def flat(n: int) -> Linear:
+        return Linear(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+    return Scorer(flat(len(FEATURES)), flat(len(ITEM_FEATURES)), 0.5, {"fitted_on": "nothing (make calibrate)"})
+
+
 SCORER_FILE = "scorer.json"
 
 

@@ -140,9 +140,11 @@ class AnswerService:
                 return False
             log.warning("The store changed (content version %s): loading its index.", version[:8])
             index, sentences = self._load_index()
-            self.index, self.sentences, self._version = index, sentences, version
-            for name in ("profile", "common_names", "as_of", "documents"):
-                self.__dict__.pop(name, None)
+            # Swapped under the answer lock: an answer retrieves and scores from one index, never half of each.
+            with self._lock:
+                self.index, self.sentences, self._version = index, sentences, version
+                for name in ("profile", "common_names", "as_of", "documents"):
+                    self.__dict__.pop(name, None)
             return True
         finally:
             self._reloading.release()

@@ -16,7 +16,16 @@ import numpy as np
 
 from bot.extractive import Candidate
 from bot.policy import REFUSAL_MODEL_FILE, REQUEST_FEATURES, request_features
-from bot.scorer import FEATURES, ITEM_FEATURES, Scorer, fit_linear, item_features, scorer_path
+from bot.scorer import (
+    FEATURES,
+    ITEM_FEATURES,
+    Scorer,
+    fit_linear,
+    item_features,
+    load_scorer,
+    neutral,
+    scorer_path,
+)
 from bot.service import AnswerService
 from bot.types import Turn
 from eval.items import EvalItem, load_items, load_refusal_set
@@ -113,6 +122,11 @@ def main() -> None:
     path = Path(str(resources.files("bot").joinpath(REFUSAL_MODEL_FILE)))
     path.write_text(json.dumps(refusal, indent=2) + "\n")
     print(json.dumps({k: v for k, v in refusal.items() if k not in ("model", "features")}, indent=2))
+    try:
+        load_scorer()
+    except ValueError:  # fitted on other features: the services below need a scorer that reads these ones
+        scorer_path().write_text(json.dumps(neutral().to_json(), indent=2) + "\n")
+        load_scorer.cache_clear()
     settings = get_settings()
     embedder = get_embedder(settings)
     items = [

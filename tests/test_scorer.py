@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.policy import REQUEST_FEATURES, is_personal_data_request, request_features, request_probability
-from bot.scorer import FEATURES, ITEM_FEATURES, fit_linear, from_json, load_scorer
+from bot.scorer import FEATURES, ITEM_FEATURES, fit_linear, from_json, load_scorer, neutral
 from eval.calibrate import choose_threshold
 from ingest.sync import sync
 from kb.errors import ConfigError
@@ -36,6 +36,12 @@ def test_the_shipped_scorer_matches_the_code_and_ranks_a_matching_sentence_highe
     assert 0.0 <= p_weak < p_strong <= 1.0
     assert scorer.confidence(np.vstack([strong, weak])) > scorer.confidence(np.vstack([weak, weak]))
     assert scorer.confidence(np.zeros((0, len(FEATURES)))) == 0.0
+
+
+def test_a_neutral_scorer_reads_this_codes_features_so_calibration_can_start_from_it():
+    scorer = from_json(neutral().to_json())  # what `make calibrate` writes first when the features changed
+    rows = np.vstack([_row(semantic=0.1), _row(semantic=0.9, lexical=1.0)])
+    assert np.allclose(scorer.probability(rows), 0.5) and scorer.confidence(rows) == 0.5
 
 
 def test_a_scorer_fitted_on_other_features_is_refused():
