@@ -109,8 +109,19 @@ class AnswerService:
         # web and API threads queue here rather than oversubscribe two cores.
         self._lock = threading.Lock()
         self.embedder.encode(["warm-up"])  # the first forward pass is slow; pay it at start-up
-        self.scorer: Scorer = load_scorer()
-        self.threshold = settings.abstain_threshold if settings.abstain_threshold is not None else self.scorer.threshold
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        """The fitted sentence scorer (``bot/scorer.json``, checked against the code by the tests).
+
+        Calibration puts an unfitted one in its place: it reads the candidates' features, never their scores.
+        """
+        return load_scorer()
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which the service abstains: ``KB_ABSTAIN_THRESHOLD``, else the scorer's."""
+        return self.settings.abstain_threshold if self.settings.abstain_threshold is not None else self.scorer.threshold
 
     def _load_index(self) -> tuple[Index, SentenceCache]:
         data = load_or_build(self.settings, self.store, self.embedder)

@@ -22,7 +22,6 @@ from bot.scorer import (
     Scorer,
     fit_linear,
     item_features,
-    load_scorer,
     neutral,
     scorer_path,
 )
@@ -122,11 +121,6 @@ def main() -> None:
     path = Path(str(resources.files("bot").joinpath(REFUSAL_MODEL_FILE)))
     path.write_text(json.dumps(refusal, indent=2) + "\n")
     print(json.dumps({k: v for k, v in refusal.items() if k not in ("model", "features")}, indent=2))
-    try:
-        load_scorer()
-    except ValueError:  # fitted on other features: the services below need a scorer that reads these ones
-        scorer_path().write_text(json.dumps(neutral().to_json(), indent=2) + "\n")
-        load_scorer.cache_clear()
     settings = get_settings()
     embedder = get_embedder(settings)
     items = [
@@ -140,6 +134,7 @@ def main() -> None:
     item_labels: list[list[np.ndarray]] = []
     with eval_stores(settings, embedder) as stores:
         service = stores.clean
+        service.scorer = neutral()  # the features do not depend on the weights being replaced (which may not load)
         for item in items:
             found = [cands for cands in item_candidates(service, item) if cands]
             per_item.append((item, [np.asarray([c.features for c in cands]) for cands in found]))

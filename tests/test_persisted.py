@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,22 @@ def test_a_service_takes_up_what_another_process_ingested(tmp_path: Path):
     assert len(service.documents) == 3 and service.index.retrieve("barn owl mouse", 1)[0].chunk.text.startswith(
         "A barn"
     )
+
+
+def test_a_reloaded_index_waits_for_the_answer_in_progress(tmp_path: Path):
+    settings = Settings(home=tmp_path / "h")
+    _docs(tmp_path / "docs", 2)
+    embedder = HashEmbedder()
+    sync([tmp_path / "docs"], settings, embedder=embedder)
+    service = AnswerService(settings, embedder, open_store(settings, embedder))
+    old = service.index
+    write_markdown(tmp_path / "more" / "owls.md", "Owls", "A barn owl swallows a mouse whole.")
+    sync([tmp_path / "more"], settings, embedder=embedder)
+    with service._lock:  # an answer is retrieving and scoring
+        reload = threading.Thread(target=service.refresh, kwargs={"force": True})
+        reload.start()
+        reload.join(timeout=5.0)
+        assert reload.is_alive() and service.index is old  # loaded, but not swapped in under the answer's feet
+    reload.join(timeout=10.0)
+    assert not reload.is_alive() and service.index is not old
+    assert service.index.retrieve("barn owl mouse", 1)[0].chunk.text.startswith("A barn")

@@ -39,7 +39,7 @@ def test_the_shipped_scorer_matches_the_code_and_ranks_a_matching_sentence_highe
 
 
 def test_a_neutral_scorer_reads_this_codes_features_so_calibration_can_start_from_it():
-    scorer = from_json(neutral().to_json())  # what `make calibrate` writes first when the features changed
+    scorer = from_json(neutral().to_json())  # what `make calibrate` scores candidates with while it fits
     rows = np.vstack([_row(semantic=0.1), _row(semantic=0.9, lexical=1.0)])
     assert np.allclose(scorer.probability(rows), 0.5) and scorer.confidence(rows) == 0.5
 
