@@ -100,7 +100,8 @@ def test_a_mismatched_or_damaged_index_is_rebuilt_with_a_log_line(tmp_path: Path
     assert "damaged" in caplog.text and np.allclose(again.vectors, data.vectors)
 
 
-def test_a_service_takes_up_what_another_process_ingested(tmp_path: Path):
+def _service_then_another_ingest(tmp_path: Path) -> AnswerService:
+    """A service on two documents, then a third ingested as another process would, through its own store."""
     settings = Settings(home=tmp_path / "h")
     _docs(tmp_path / "docs", 2)
     embedder = HashEmbedder()
@@ -108,7 +109,12 @@ def test_a_service_takes_up_what_another_process_ingested(tmp_path: Path):
     service = AnswerService(settings, embedder, open_store(settings, embedder))
     assert not service.refresh(force=True)  # nothing changed
     write_markdown(tmp_path / "more" / "owls.md", "Owls", "A barn owl swallows a mouse whole.")
-    sync([tmp_path / "more"], settings, embedder=embedder)  # as another process would, through its own store
+    sync([tmp_path / "more"], settings, embedder=embedder)
+    return service
+
+
+def test_a_service_takes_up_what_another_process_ingested(tmp_path: Path):
+    service = _service_then_another_ingest(tmp_path)
     assert service.refresh(force=True)
     assert len(service.documents) == 3 and service.index.retrieve("barn owl mouse", 1)[0].chunk.text.startswith(
         "A barn"
@@ -116,14 +122,8 @@ def test_a_service_takes_up_what_another_process_ingested(tmp_path: Path):
 
 
 def test_a_reloaded_index_waits_for_the_answer_in_progress(tmp_path: Path):
-    settings = Settings(home=tmp_path / "h")
-    _docs(tmp_path / "docs", 2)
-    embedder = HashEmbedder()
-    sync([tmp_path / "docs"], settings, embedder=embedder)
-    service = AnswerService(settings, embedder, open_store(settings, embedder))
+    service = _service_then_another_ingest(tmp_path)
     old = service.index
-    write_markdown(tmp_path / "more" / "owls.md", "Owls", "A barn owl swallows a mouse whole.")
-    sync([tmp_path / "more"], settings, embedder=embedder)
     with service._lock:  # an answer is retrieving and scoring
         reload = threading.Thread(target=service.refresh, kwargs={"force": True})
         reload.start()
