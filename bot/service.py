@@ -118,7 +118,7 @@ class AnswerService:
         """
         return load_scorer()
 
-    @property
+    @cached_property
     def threshold(self) -> float:
         """The confidence below which the service abstains: ``KB_ABSTAIN_THRESHOLD``, else the scorer's."""
         return self.settings.abstain_threshold if self.settings.abstain_threshold is not None else self.scorer.threshold
